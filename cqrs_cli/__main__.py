@@ -1,0 +1,3 @@
+from cqrs_cli.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""The Typer app: global options, one-line errors, and the command list."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from cqrs_cli import __version__
+from cqrs_cli.commands import events, migrate, verify
+from cqrs_cli.commands.common import AppState
+from cqrs_cli.errors import EXIT_ERROR, CqrsError
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"Error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+class _Group(TyperGroup):
+    """Turns every error into one `Error: ...` line on stderr (traceback with CQRS_DEBUG=1)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (TyperException, typer.Exit, typer.Abort):
+            raise
+        except CqrsError as exc:
+            if os.environ.get("CQRS_DEBUG") == "1":
+                raise
+            _fail(exc.message, exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except sqlite3.OperationalError as exc:
+            if os.environ.get("CQRS_DEBUG") == "1":
+                raise
+            _fail(f"database error: {exc}", EXIT_ERROR)
+        except Exception as exc:
+            if os.environ.get("CQRS_DEBUG") == "1":
+                raise
+            _fail(f"{type(exc).__name__}: {exc} (set CQRS_DEBUG=1 for a traceback)", EXIT_ERROR)
+        return None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="cqrs",
+    help="An Odoo CRM as an event log plus materialized views in one SQLite file.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cqrs {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path, typer.Option("--db", envvar="CQRS_DB", help="The SQLite file.", show_default=True)
+    ] = Path("cqrs.db"),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No messages or progress on stderr.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """cqrs: ask one SQLite file what Odoo's CRM holds and who can see it."""
+    ctx.obj = AppState(db=db, quiet=quiet)
+
+
+app.add_typer(migrate.app, name="migrate")
+app.command("verify")(verify.run)
+app.command("events")(events.run)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,185 @@
+"""Normalized Odoo records (DESIGN.md §3): the `record` inside every event.
+
+`Model.model_validate(raw)` accepts a record exactly as Odoo's `search_read` returns it:
+`False` for "empty" becomes None (except on boolean fields), a many2one `[id, "name"]`
+becomes the id, Odoo's naive-UTC datetimes "YYYY-MM-DD HH:MM:SS" become
+"YYYY-MM-DDTHH:MM:SSZ". Unknown keys are dropped. A record that fails validation is not
+appended: the sync reports it (model, id, field, reason).
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+_ODOO_DT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:?00)?$")
+
+
+def _utc(value: str) -> str:
+    if not _ODOO_DT.match(value):
+        raise ValueError(f"not an Odoo UTC datetime: {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+UtcDateTime = Annotated[str, AfterValidator(_utc)]
+
+
+def _accepts(annotation: Any, kind: type) -> bool:
+    if annotation is kind:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return kind in typing.get_args(annotation)
+    return False
+
+
+class OdooRecord(BaseModel):
+    """Base of every normalized record. `MODEL` is the Odoo model, `FIELDS` what we read."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    MODEL: ClassVar[str]
+    ENTITY: ClassVar[str]
+    FIELDS: ClassVar[tuple[str, ...]]
+    MANY2ONE: ClassVar[frozenset[str]] = frozenset()
+
+    id: int = Field(gt=0)
+    write_date: UtcDateTime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_odoo(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            field = cls.model_fields.get(key)
+            if field is None:
+                continue
+            if value is False and not _accepts(field.annotation, bool):
+                value = None
+            elif key in cls.MANY2ONE and isinstance(value, list | tuple) and value:
+                value = value[0]
+            out[key] = value
+        return out
+
+
+class UserRecord(OdooRecord):
+    MODEL = "res.users"
+    ENTITY = "User"
+    # groups_id is read to compute `groups`; share filters out portal/public users.
+    FIELDS = ("login", "name", "email", "active", "share", "company_id", "company_ids",
+              "groups_id", "write_date")
+    MANY2ONE = frozenset({"company_id"})
+
+    login: str = Field(min_length=1)
+    name: str
+    email: str | None = None
+    active: bool = True
+    share: bool = False
+    company_id: int | None = None
+    company_ids: list[int] = Field(default_factory=list)
+    # XML ids of the user's groups among the ones that decide visibility (sorted), e.g.
+    # "sales_team.group_sale_salesman", "sales_team.group_sale_salesman_all_leads",
+    # "sales_team.group_sale_manager", "base.group_system". Resolved by the sync.
+    groups: list[str] = Field(default_factory=list)
+
+
+class EmployeeRecord(OdooRecord):
+    MODEL = "hr.employee"
+    ENTITY = "Employee"
+    FIELDS = ("name", "user_id", "parent_id", "active", "company_id", "work_email", "write_date")
+    MANY2ONE = frozenset({"user_id", "parent_id", "company_id"})
+
+    name: str
+    user_id: int | None = None
+    parent_id: int | None = None
+    active: bool = True
+    company_id: int | None = None
+    work_email: str | None = None
+
+
+class TeamRecord(OdooRecord):
+    MODEL = "crm.team"
+    ENTITY = "Team"
+    FIELDS = ("name", "user_id", "active", "company_id", "write_date")
+    MANY2ONE = frozenset({"user_id", "company_id"})
+
+    name: str
+    user_id: int | None = None  # team leader
+    active: bool = True
+    company_id: int | None = None
+
+
+class TeamMemberRecord(OdooRecord):
+    MODEL = "crm.team.member"
+    ENTITY = "TeamMember"
+    FIELDS = ("crm_team_id", "user_id", "active", "write_date")
+    MANY2ONE = frozenset({"crm_team_id", "user_id"})
+
+    crm_team_id: int
+    user_id: int
+    active: bool = True
+
+
+class StageRecord(OdooRecord):
+    MODEL = "crm.stage"
+    ENTITY = "Stage"
+    FIELDS = ("name", "sequence", "is_won", "fold", "team_id", "write_date")
+    MANY2ONE = frozenset({"team_id"})
+
+    name: str
+    sequence: int = 0
+    is_won: bool = False
+    fold: bool = False
+    team_id: int | None = None
+
+
+class AccountRecord(OdooRecord):
+    MODEL = "res.partner"
+    ENTITY = "Account"
+    FIELDS = ("name", "email", "is_company", "active", "company_id", "parent_id", "write_date")
+    MANY2ONE = frozenset({"company_id", "parent_id"})
+
+    name: str | None = None  # Odoo allows nameless contacts (e.g. a delivery address)
+    email: str | None = None
+    is_company: bool = False
+    active: bool = True
+    company_id: int | None = None
+    parent_id: int | None = None
+
+
+class OpportunityRecord(OdooRecord):
+    MODEL = "crm.lead"
+    ENTITY = "Opportunity"
+    FIELDS = ("name", "type", "active", "stage_id", "user_id", "team_id", "partner_id",
+              "company_id", "expected_revenue", "probability", "date_deadline",
+              "date_closed", "create_date", "write_date")
+    MANY2ONE = frozenset({"stage_id", "user_id", "team_id", "partner_id", "company_id"})
+
+    name: str
+    type: str = "opportunity"
+    active: bool = True  # lost opportunities are archived
+    stage_id: int | None = None
+    user_id: int | None = None  # salesperson
+    team_id: int | None = None
+    partner_id: int | None = None  # the account
+    company_id: int | None = None
+    expected_revenue: float = 0.0
+    probability: float = Field(default=0.0, ge=0, le=100)
+    date_deadline: str | None = None
+    date_closed: UtcDateTime | None = None
+    create_date: UtcDateTime | None = None
+
+
+RECORD_TYPES: tuple[type[OdooRecord], ...] = (
+    UserRecord, EmployeeRecord, TeamRecord, TeamMemberRecord, StageRecord, AccountRecord,
+    OpportunityRecord,
+)
+RECORD_BY_MODEL: dict[str, type[OdooRecord]] = {r.MODEL: r for r in RECORD_TYPES}

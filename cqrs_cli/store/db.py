@@ -1,0 +1,82 @@
+"""Opening the file: the checks that keep a foreign or newer file untouched."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from cqrs_cli.errors import CqrsError
+
+# PRAGMA application_id marks a file as ours ("cqrs" in ASCII), so we never write
+# migrations into somebody else's SQLite database.
+APPLICATION_ID = 0x63717273
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(CqrsError):
+    """The file cannot be used as a cqrs store."""
+
+
+def _check_path(path: Path, *, create: bool) -> bool:
+    """Validate the path; return True when the file does not exist yet."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise StoreError(f"directory {parent} does not exist (for --db {path})")
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file")
+    if not path.exists():
+        if not create:
+            raise StoreError(
+                f"no database at {path}; run `cqrs --db {path} migrate` (or a sync) first"
+            )
+        if not os.access(parent, os.W_OK):
+            raise StoreError(f"cannot create {path}: directory {parent} is not writable")
+        return True
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: permission denied")
+    with path.open("rb") as fh:
+        header = fh.read(16)
+    if header and header != SQLITE_HEADER:
+        raise StoreError(f"{path} is not a SQLite database")
+    return False
+
+
+def _create_private(path: Path) -> None:
+    # CRM data is private: the file (and, through SQLite, its -wal/-shm) get mode 0600.
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3.Connection:
+    """Open a cqrs file. Raises StoreError, leaving the file as it was, when it is not usable.
+
+    The connection is in autocommit mode: writers open their own `BEGIN IMMEDIATE`.
+    """
+    is_new = _check_path(path, create=create)
+    if not is_new and (write or create) and not os.access(path, os.W_OK):
+        raise StoreError(f"cannot write {path}: permission denied")
+    if is_new:
+        _create_private(path)
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        _check_ours(conn, path)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable SQLite database ({exc})") from exc
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if write or create:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if app_id != 0 or tables:
+        conn.close()
+        raise StoreError(f"{path} is a SQLite database but not a cqrs file; refusing to touch it")

@@ -1,0 +1,47 @@
+"""Opening a cqrs file for reading or writing, with its schema checked or brought up to date."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cqrs_cli.store.db import StoreError, connect
+from cqrs_cli.store.log import EventLog
+from cqrs_cli.store.migrations import LATEST, Migration, check_not_newer, migrate
+
+
+@dataclass
+class Store:
+    path: Path
+    conn: sqlite3.Connection
+    log: EventLog
+    migrated: list[Migration] = field(default_factory=list)  # applied while opening
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: Path, *, write: bool = False) -> Store:
+    """Open `path`. Writers create and migrate it as needed; readers require it current."""
+    conn = connect(path, create=write, write=write)
+    try:
+        version = check_not_newer(conn, path)
+        applied: list[Migration] = []
+        if version < LATEST:
+            if not write:
+                raise StoreError(
+                    f"{path} is at schema {version}, this cqrs needs {LATEST}; "
+                    f"run `cqrs --db {path} migrate`"
+                )
+            applied = migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return Store(path, conn, EventLog(conn), applied)

@@ -1,0 +1,289 @@
+"""The append-only event log (DESIGN.md §2).
+
+Writers take `BEGIN IMMEDIATE`, so a batch holds the write lock from its first read of the
+stream version to its commit: positions are gapless and never interleave with another
+writer's batch, across processes too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from cqrs_cli.errors import CqrsError
+from cqrs_cli.store.chain import GENESIS, canonical_json, event_hash
+from cqrs_cli.store.upcasting import UPCASTERS, Upcasters
+
+if TYPE_CHECKING:
+    from cqrs_cli.store.envelope import NewEvent
+
+ANY: Literal["any"] = "any"
+NO_STREAM: Literal["no stream"] = "no stream"
+ExpectedVersion = int | Literal["any", "no stream"]
+
+_COLUMNS = (
+    "position, event_id, stream_type, stream_id, version, type, schema_version,"
+    " data, metadata, recorded_at, hash"
+)
+_ID_CHUNK = 500  # stays far below SQLite's bound-parameter limit
+
+
+class ConcurrencyError(CqrsError):
+    """The stream moved since the caller read it."""
+
+    def __init__(self, stream_type: str, stream_id: str, expected: object, actual: int) -> None:
+        shown = "no stream" if actual == 0 else f"version {actual}"
+        super().__init__(
+            f"stream {stream_type}:{stream_id} expected {expected!r} but is at {shown}"
+        )
+        self.stream_type, self.stream_id = stream_type, stream_id
+        self.expected, self.actual = expected, actual
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    event_id: str
+    stream_type: str
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: str
+    hash: str
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class EventLog:
+    """Typed access to the `events` table of one open connection."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        upcasters: Upcasters = UPCASTERS,
+        clock: Callable[[], str] = utc_now_iso,
+    ) -> None:
+        self.conn = conn
+        self._upcasters = upcasters
+        self._clock = clock
+        self._depth = 0
+        self._tail: tuple[int, str] | None = None  # (position, hash) of the newest row
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; nested calls join the outer one.
+
+        Everything written through the yielded connection (raw snapshot, cursors, views)
+        commits or rolls back together with the appended events.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+            self._tail = None
+
+    def append(
+        self,
+        stream_type: str,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = ANY,
+    ) -> list[int]:
+        """Append to one stream; return the positions written (empty if all were known)."""
+        return self.append_many([(stream_type, stream_id, events, expected_version)])
+
+    def append_many(
+        self, batches: Iterable[tuple[str, str, Sequence[NewEvent], ExpectedVersion]]
+    ) -> list[int]:
+        """Append to several streams in one transaction: all of them or none."""
+        with self.transaction():
+            rows: list[tuple[Any, ...]] = []
+            for stream_type, stream_id, events, expected in batches:
+                rows.extend(self._stream_rows(stream_type, str(stream_id), events, expected))
+            if rows:
+                self.conn.executemany(
+                    f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                )
+            return [row[0] for row in rows]
+
+    def _stream_rows(
+        self,
+        stream_type: str,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected: ExpectedVersion,
+    ) -> list[tuple[Any, ...]]:
+        fresh = self._unknown(events)
+        if not fresh:
+            return []  # already stored: appending again is a no-op, forever
+        actual = self.stream_version(stream_type, stream_id)
+        if expected == NO_STREAM:
+            expected_int: int | None = 0
+        elif expected == ANY:
+            expected_int = None
+        elif isinstance(expected, int) and not isinstance(expected, bool) and expected >= 0:
+            expected_int = expected
+        else:
+            raise ValueError(f"expected_version must be an int >= 0, 'any' or 'no stream': {expected!r}")
+        if expected_int is not None and expected_int != actual:
+            raise ConcurrencyError(stream_type, stream_id, expected, actual)
+        position, prev_hash = self._tail_state()
+        recorded_at = self._clock()
+        rows = []
+        version = actual
+        for event in fresh:
+            position += 1
+            version += 1
+            data = canonical_json(event.data)
+            metadata = canonical_json(event.metadata.model_dump(exclude_none=True))
+            digest = event_hash(
+                prev_hash, position, event.event_id, stream_type, stream_id, version,
+                event.type, event.schema_version, data, metadata, recorded_at,
+            )
+            rows.append((
+                position, event.event_id, stream_type, stream_id, version, event.type,
+                event.schema_version, data, metadata, recorded_at, digest,
+            ))
+            prev_hash = digest
+        self._tail = (position, prev_hash)
+        return rows
+
+    def _unknown(self, events: Sequence[NewEvent]) -> list[NewEvent]:
+        """The events whose id is neither stored nor repeated earlier in the batch."""
+        seen: set[str] = set()
+        ids = [e.event_id for e in events]
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            seen.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+                )
+            )
+        # Rows of this transaction not yet inserted are covered by `seen` growing here.
+        fresh = []
+        for event in events:
+            if event.event_id not in seen:
+                seen.add(event.event_id)
+                fresh.append(event)
+        return fresh
+
+    def _tail_state(self) -> tuple[int, str]:
+        if self._tail is None:
+            row = self.conn.execute(
+                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+            self._tail = (row[0], row[1]) if row else (0, GENESIS)
+        return self._tail
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def head(self) -> int:
+        """Position of the newest event, 0 for an empty log."""
+        row = self.conn.execute("SELECT max(position) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def stream_version(self, stream_type: str, stream_id: str) -> int:
+        row = self.conn.execute(
+            "SELECT max(version) FROM events WHERE stream_type = ? AND stream_id = ?",
+            (stream_type, str(stream_id)),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def read_stream(
+        self,
+        stream_type: str,
+        stream_id: str,
+        *,
+        from_version: int | None = None,
+        to_version: int | None = None,
+        backwards: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events of one stream between from/to version (inclusive)."""
+        sql = f"SELECT {_COLUMNS} FROM events WHERE stream_type = ? AND stream_id = ?"
+        params: list[Any] = [stream_type, str(stream_id)]
+        if from_version is not None:
+            sql += " AND version >= ?"
+            params.append(from_version)
+        if to_version is not None:
+            sql += " AND version <= ?"
+            params.append(to_version)
+        sql += " ORDER BY version" + (" DESC" if backwards else "")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._decode(row) for row in self.conn.execute(sql, params)]
+
+    def read_all(
+        self,
+        after_position: int = 0,
+        *,
+        limit: int | None = None,
+        types: Iterable[str] | None = None,
+        before_position: int | None = None,
+        backwards: bool = False,
+        page_size: int = 1000,
+    ) -> Iterator[RecordedEvent]:
+        """Stream the log in position order (or newest first), one page in memory at a time."""
+        type_list = sorted(set(types)) if types is not None else None
+        remaining = limit
+        low, high = after_position, before_position
+        while remaining is None or remaining > 0:
+            size = page_size if remaining is None else min(page_size, remaining)
+            sql = f"SELECT {_COLUMNS} FROM events WHERE position > ?"
+            params: list[Any] = [low]
+            if high is not None:
+                sql += " AND position < ?"
+                params.append(high)
+            if type_list is not None:
+                sql += f" AND type IN ({','.join('?' * len(type_list))})"
+                params.extend(type_list)
+            sql += f" ORDER BY position {'DESC' if backwards else 'ASC'} LIMIT ?"
+            params.append(size)
+            rows = self.conn.execute(sql, params).fetchall()
+            for row in rows:
+                yield self._decode(row)
+            if len(rows) < size:
+                return
+            if backwards:
+                high = rows[-1][0]
+            else:
+                low = rows[-1][0]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def _decode(self, row: tuple[Any, ...]) -> RecordedEvent:
+        schema_version, data = self._upcasters.upcast(row[5], row[6], json.loads(row[7]))
+        return RecordedEvent(
+            row[0], row[1], row[2], row[3], row[4], row[5], schema_version, data,
+            json.loads(row[8]), row[9], row[10],
+        )
