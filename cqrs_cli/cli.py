@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
-from cqrs_cli.commands import events, migrate, verify
+from cqrs_cli.commands import events, export, migrate, sync, verify
 from cqrs_cli.commands.common import AppState
 from cqrs_cli.errors import EXIT_ERROR, CqrsError
 
@@ -85,6 +85,8 @@ def root(
 app.add_typer(migrate.app, name="migrate")
 app.command("verify")(verify.run)
 app.command("events")(events.run)
+app.command("sync")(sync.run)
+app.command("export")(export.run)
 
 
 def main() -> None:

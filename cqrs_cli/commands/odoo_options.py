@@ -1,0 +1,64 @@
+"""The Odoo connection options shared by `sync` and `export` (env ODOO_URL, ODOO_DB, ...).
+
+Environment values are read here rather than by Typer so that an ODOO_URL in the
+environment does not count as a chosen source when the user asks for `--demo`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from cqrs_cli.errors import EXIT_USAGE, CqrsError
+
+Url = Annotated[
+    str | None, typer.Option("--url", help="Odoo URL, e.g. https://crm.example.com [env ODOO_URL].")
+]
+Database = Annotated[str | None, typer.Option("--database", help="Odoo database [env ODOO_DB].")]
+User = Annotated[str | None, typer.Option("--user", help="Odoo login [env ODOO_USER].")]
+Password = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        help="Password or API key [env ODOO_PASSWORD]. Never printed, logged or stored.",
+        show_default=False,
+    ),
+]
+Timeout = Annotated[
+    float, typer.Option("--timeout", min=1, help="Seconds to wait for each Odoo answer.")
+]
+
+
+@dataclass(frozen=True)
+class OdooLogin:
+    url: str
+    database: str
+    user: str
+    password: str = ""
+
+    def __repr__(self) -> str:  # keeps the password out of any traceback or debug print
+        return f"OdooLogin(url={self.url!r}, database={self.database!r}, user={self.user!r})"
+
+
+def odoo_login(
+    url: str | None, database: str | None, user: str | None, password: str | None
+) -> OdooLogin | None:
+    """The connection asked for on the command line or in the environment, if any."""
+    url = url or os.environ.get("ODOO_URL") or None
+    if url is None:
+        return None
+    values = {
+        "--database (or ODOO_DB)": database or os.environ.get("ODOO_DB"),
+        "--user (or ODOO_USER)": user or os.environ.get("ODOO_USER"),
+        "--password (or ODOO_PASSWORD)": password or os.environ.get("ODOO_PASSWORD"),
+    }
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise CqrsError(f"missing {', '.join(missing)} for {url}", exit_code=EXIT_USAGE)
+    db, login, secret = (str(v) for v in values.values())
+    return OdooLogin(url, db, login, secret)
+
+

@@ -1,0 +1,150 @@
+"""`cqrs sync`: pull records from Odoo, a snapshot file or the demo into the event log."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
+from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, odoo_login
+from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.sources.base import Source
+from cqrs_cli.store.files import Store
+from cqrs_cli.sync import SyncResult, run_sync
+
+COLUMNS = ["model", "created", "updated", "deleted", "unchanged", "invalid"]
+
+
+class RichProgress:
+    """One progress line per model on stderr (records read so far; totals are not known)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def start(self, model: str, total: int | None) -> None:
+        self._tasks[model] = self._bar.add_task(f"sync {model}", total=total)
+
+    def advance(self, model: str, records: int) -> None:
+        self._bar.advance(self._tasks[model], records)
+
+    def finish(self, model: str) -> None:
+        task = self._tasks[model]
+        done = self._bar.tasks[task].completed
+        self._bar.update(task, total=done)
+
+
+def pick_source(
+    demo: bool, from_file: Path | None, url: str | None, database: str | None,
+    user: str | None, password: str | None, timeout: float,
+) -> Source:
+    """Exactly one source: --demo, --from-file or an Odoo connection (options or env)."""
+    explicit = [name for name, on in (
+        ("--demo", demo), ("--from-file", from_file is not None), ("--url", url is not None),
+    ) if on]
+    if len(explicit) > 1:
+        raise CqrsError(f"choose one source, not {' and '.join(explicit)}", exit_code=EXIT_USAGE)
+    if demo:
+        from cqrs_cli.sources.snapshot import demo_source
+
+        return demo_source()
+    if from_file is not None:
+        from cqrs_cli.sources.snapshot import SnapshotSource
+
+        return SnapshotSource.from_file(from_file)
+    login = odoo_login(url, database, user, password)
+    if login is None:
+        raise CqrsError(
+            "no source: use --demo, --from-file PATH or --url (or ODOO_URL) with "
+            "--database, --user and --password",
+            exit_code=EXIT_USAGE,
+        )
+    from cqrs_cli.sources.odoo import OdooSource
+
+    return OdooSource(login.url, login.database, login.user, login.password, timeout=timeout)
+
+
+def after_sync(ctx: typer.Context, store: Store, result: SyncResult) -> None:
+    """Runs after every successful sync: the one place where the read side catches up.
+
+    The projections (separate issue) hook in here with one call, e.g.
+    `catch_up(store)`, so that every view reflects the events this sync appended.
+    """
+    return None
+
+
+def run(
+    ctx: typer.Context,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Sync the embedded demo organisation.")
+    ] = False,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="Sync a snapshot file (see `cqrs export`).")
+    ] = None,
+    url: Url = None,
+    database: Database = None,
+    user: User = None,
+    password: Password = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read everything, not just what changed.")
+    ] = False,
+    timeout: Timeout = 60.0,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """Pull users, employees, teams, stages, accounts and opportunities into the event log."""
+    fmt = check_format(fmt)
+    source = pick_source(demo, from_file, url, database, user, password, timeout)
+    try:
+        with open_for(ctx, write=True) as store:
+            if state(ctx).quiet:
+                result = run_sync(store, source, full=full)
+            else:
+                with RichProgress() as progress:
+                    result = run_sync(store, source, full=full, progress=progress)
+            after_sync(ctx, store, result)
+    finally:
+        source.close()
+    _report(ctx, result, fmt)
+
+
+def _report(ctx: typer.Context, result: SyncResult, fmt: str) -> None:
+    rows = [{"model": m, **vars(c)} for m, c in result.counts.items()]
+    emit_rows(rows, COLUMNS, fmt, title=f"sync from {result.source} ({result.mode})", json_value={
+        "sync_run_id": result.run_id, "source": result.source, "mode": result.mode,
+        "events_appended": result.events_appended, "counts": rows,
+        "invalid": [vars(i) for i in result.invalid], "warnings": result.warnings,
+    })
+    for bad in result.invalid:
+        info(ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: "
+                  f"{bad.field}: {bad.reason}")
+    for warning in result.warnings:
+        info(ctx, f"Warning: {warning}")
+    if result.events_appended:
+        info(ctx, f"Appended {result.events_appended} events "
+                  f"(positions {result.first_position} to {result.last_position}).")
+    else:
+        info(ctx, "No change: 0 events appended.")
+    sys.stdout.flush()

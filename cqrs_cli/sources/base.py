@@ -1,0 +1,45 @@
+"""What every source of Odoo records offers the sync: paged search_read and id listing.
+
+A source knows nothing of SQLite. Records come back exactly as Odoo's `search_read`
+returns them (`False` for empty, many2one as `[id, "name"]`); the sync normalizes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from cqrs_cli.errors import CqrsError
+
+Domain = list[Any]
+Raw = dict[str, Any]
+
+PAGE_SIZE = 1000  # Odoo-friendly page: big enough to amortize a round trip, small per request
+
+
+class SourceError(CqrsError):
+    """The source failed (connection, protocol, refusal): the sync stops, nothing half-written."""
+
+
+class SourceAccessError(SourceError):
+    """Odoo refused to read a model (AccessError): callers may fall back to another model."""
+
+
+class Source(Protocol):
+    # Recorded in every event's metadata: odoo / file / demo / legacy.
+    name: str
+    # True when write_date filters are meaningful (a live Odoo). A snapshot is always
+    # read whole: it is small next to a live database and the diff makes re-reads free.
+    incremental: bool
+
+    def search_read(
+        self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
+    ) -> Iterator[list[Raw]]:
+        """Matching records (archived ones too) in pages ordered by id."""
+        ...
+
+    def search_ids(self, model: str, domain: Domain, *, page_size: int = PAGE_SIZE) -> list[int]:
+        """Ids of every matching record, archived ones too."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,40 @@
+"""Content hashes, field changes and deterministic event ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+# Fixed forever: changing it would give every re-synced event a new id (and duplicates).
+EVENT_NAMESPACE = uuid.UUID("6f1d7c2a-3b9e-5a41-9c0d-2e8f4b7a1c55")
+
+# Odoo bumps write_date on writes that change nothing we read; such a write is no change.
+_NOT_CONTENT = frozenset({"write_date"})
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    content = {k: v for k, v in record.items() if k not in _NOT_CONTENT}
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """`{field: [old, new]}` for every content field that differs."""
+    out: dict[str, list[Any]] = {}
+    for key in sorted(old.keys() | new.keys()):
+        if key in _NOT_CONTENT:
+            continue
+        before, after = old.get(key), new.get(key)
+        if before != after:
+            out[key] = [before, after]
+    return out
+
+
+def event_id(model: str, odoo_id: int, version: int, change: str, chash: str) -> str:
+    """Same record state at the same stream version → same id, so a re-run appends nothing."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{model}:{odoo_id}:{version}:{change}:{chash}"))

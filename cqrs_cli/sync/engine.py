@@ -1,0 +1,391 @@
+"""The sync run: read a source model by model, diff with odoo_raw_data, append events.
+
+Rules (DESIGN.md §3, §4):
+- One page of records = one transaction: its events, its odoo_raw_data rows and (on a
+  model's last step) its cursor commit together or not at all. A failed run leaves every
+  committed page in place; the next run re-reads from the old cursor and the content
+  hashes make the already-stored part produce no event.
+- Event ids are deterministic (model, id, stream version, change, content hash), so a
+  repeated or resumed sync never appends an event twice.
+- A record failing validation is reported (model, id, field, reason) and skipped: it gets
+  no event and its previous state, if any, stays as it was (it is still in the source,
+  so it is not deleted either). The rest of the sync goes on.
+- A record that is no longer in the source (or left the scope, e.g. a user who became a
+  portal user) gets a `...Deleted` event; it may come back later with a `...Created`.
+- A write that changes only write_date is no change (no event; the stored row is updated).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from cqrs_cli.event_types import event_type
+from cqrs_cli.records import OdooRecord, UserRecord
+from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, Source
+from cqrs_cli.store.envelope import EventMetadata, NewEvent
+from cqrs_cli.store.files import Store
+from cqrs_cli.store.log import ExpectedVersion
+from cqrs_cli.sync import diffing
+from cqrs_cli.sync.groups import resolve_groups, user_groups
+from cqrs_cli.sync.hierarchy import employee_warnings
+from cqrs_cli.sync.scope import ORDER, scope
+
+BUFFER = timedelta(seconds=5)
+OVERLAP = timedelta(minutes=2)
+ODOO_DT = "%Y-%m-%d %H:%M:%S"
+
+
+class Progress(Protocol):
+    """Told what the sync is doing, e.g. to draw progress bars."""
+
+    def start(self, model: str, total: int | None) -> None: ...
+    def advance(self, model: str, records: int) -> None: ...
+    def finish(self, model: str) -> None: ...
+
+
+@dataclass
+class ModelCounts:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+
+
+@dataclass(frozen=True)
+class Invalid:
+    model: str
+    odoo_id: int | None
+    field: str
+    reason: str
+
+
+@dataclass
+class SyncResult:
+    run_id: str
+    source: str
+    mode: str  # full / incremental
+    counts: dict[str, ModelCounts] = field(default_factory=dict)
+    invalid: list[Invalid] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    events_appended: int = 0
+    first_position: int | None = None  # of the events this run appended
+    last_position: int | None = None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Local:
+    """What the file holds for one model: id → (content hash, payload JSON, deleted?)."""
+
+    rows: dict[int, tuple[str, str, bool]]
+    versions: dict[int, int]
+
+    def alive(self) -> set[int]:
+        return {i for i, (_, _, deleted) in self.rows.items() if not deleted}
+
+
+def _load_local(conn: sqlite3.Connection, model: str) -> _Local:
+    rows = {
+        int(i): (h, p, d is not None)
+        for i, h, p, d in conn.execute(
+            "SELECT odoo_id, content_hash, payload, deleted_at FROM odoo_raw_data WHERE model = ?",
+            (model,),
+        )
+    }
+    versions = {
+        int(s): int(v)
+        for s, v in conn.execute(
+            "SELECT stream_id, max(version) FROM events WHERE stream_type = ? GROUP BY stream_id",
+            (model,),
+        )
+    }
+    return _Local(rows, versions)
+
+
+def _invalid_of(model: str, raw: Raw, exc: ValidationError) -> list[Invalid]:
+    rid = raw.get("id") if isinstance(raw.get("id"), int) else None
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(record)"
+        out.append(Invalid(model, rid, loc, err.get("msg", "invalid")))
+    return out
+
+
+class _Run:
+    def __init__(
+        self, store: Store, source: Source, result: SyncResult, now: str, progress: Progress | None
+    ) -> None:
+        self.store, self.source, self.result, self.now = store, source, result, now
+        self.progress = progress
+        self.metadata_base = {
+            "source": source.name, "sync_run_id": result.run_id, "correlation_id": result.run_id,
+        }
+        self.group_xml_ids: dict[int, str] | None = None
+
+    def _normalize(self, kind: type[OdooRecord], raw: Raw) -> dict[str, Any] | None:
+        if kind is UserRecord:
+            if self.group_xml_ids is None:
+                self.group_xml_ids = resolve_groups(self.source)
+            raw = {**raw, "groups": user_groups(raw.get("groups_id"), self.group_xml_ids)}
+        try:
+            record = kind.model_validate(raw)
+        except ValidationError as exc:
+            self.result.invalid.extend(_invalid_of(kind.MODEL, raw, exc))
+            return None
+        return record.model_dump(mode="json")
+
+    def _event(
+        self, model: str, odoo_id: int, version: int, change: str, record: dict[str, Any],
+        chash: str, changed: dict[str, list[Any]] | None = None,
+    ) -> NewEvent:
+        data: dict[str, Any] = {"record": record}
+        if changed is not None:
+            data["changes"] = changed
+        return NewEvent(
+            type=event_type(model, change),
+            data=data,
+            event_id=diffing.event_id(model, odoo_id, version, change, chash),
+            metadata=EventMetadata(**self.metadata_base, write_date=record.get("write_date")),
+        )
+
+    def _commit(
+        self,
+        batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]],
+        upserts: list[tuple[Any, ...]],
+        touches: list[tuple[Any, ...]],
+        deletions: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
+        cursor: tuple[str, str, str] | None = None,
+    ) -> None:
+        log = self.store.log
+        with log.transaction() as conn:
+            positions = log.append_many(batches) if batches else []
+            if upserts:
+                conn.executemany(
+                    "INSERT INTO odoo_raw_data (model, odoo_id, payload, content_hash,"
+                    " write_date, first_seen, last_seen, deleted_at)"
+                    " VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT (model, odoo_id) DO UPDATE SET"
+                    " payload = excluded.payload, content_hash = excluded.content_hash,"
+                    " write_date = excluded.write_date, last_seen = excluded.last_seen,"
+                    " deleted_at = NULL",
+                    upserts,
+                )
+            if touches:
+                conn.executemany(
+                    "UPDATE odoo_raw_data SET last_seen = ? WHERE model = ? AND odoo_id = ?",
+                    touches,
+                )
+            if deletions:
+                conn.executemany(
+                    "UPDATE odoo_raw_data SET deleted_at = ? WHERE model = ? AND odoo_id = ?",
+                    deletions,
+                )
+            if cursor:
+                conn.execute(
+                    "INSERT INTO sync_cursors (source, model, write_date, updated_at)"
+                    " VALUES (?,?,?,?) ON CONFLICT (source, model) DO UPDATE SET"
+                    " write_date = excluded.write_date, updated_at = excluded.updated_at",
+                    (*cursor, self.now),
+                )
+        if positions:
+            r = self.result
+            r.events_appended += len(positions)
+            r.first_position = r.first_position or min(positions)
+            r.last_position = max(positions)
+
+    def apply_page(
+        self, kind: type[OdooRecord], local: _Local, page: Iterable[Raw], counts: ModelCounts
+    ) -> int:
+        model = kind.MODEL
+        batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
+        upserts: list[tuple[Any, ...]] = []
+        touches: list[tuple[Any, ...]] = []
+        staged: dict[int, tuple[str, str, bool]] = {}
+        seen = 0
+        for raw in page:
+            seen += 1
+            record = self._normalize(kind, raw)
+            if record is None:
+                counts.invalid += 1
+                continue
+            oid = int(record["id"])
+            if oid in staged:
+                continue  # the overlap window can return a record twice within a run
+            payload = diffing.canonical(record)
+            chash = diffing.content_hash(record)
+            old = local.rows.get(oid)
+            version = local.versions.get(oid, 0)
+            if old is not None and not old[2] and old[0] == chash:
+                counts.unchanged += 1
+                if old[1] != payload:
+                    upserts.append((model, oid, payload, chash, record.get("write_date"),
+                                    self.now, self.now))
+                else:
+                    touches.append((self.now, model, oid))
+                continue
+            if old is None or old[2]:
+                event = self._event(model, oid, version, "Created", record, chash)
+                counts.created += 1
+            else:
+                changed = diffing.changes(json.loads(old[1]), record)
+                event = self._event(model, oid, version, "Updated", record, chash, changed)
+                counts.updated += 1
+            batches.append((model, str(oid), [event], version))
+            upserts.append((model, oid, payload, chash, record.get("write_date"),
+                            self.now, self.now))
+            staged[oid] = (chash, payload, False)
+        self._commit(batches, upserts, touches)
+        for oid, row in staged.items():
+            local.rows[oid] = row
+            local.versions[oid] = local.versions.get(oid, 0) + 1
+        for _, oid, payload, chash, *_rest in upserts:
+            if oid not in staged:
+                local.rows[oid] = (chash, payload, False)
+        return seen
+
+    def finish_model(
+        self, kind: type[OdooRecord], local: _Local, present: set[int], counts: ModelCounts,
+        cursor: str | None,
+    ) -> None:
+        model = kind.MODEL
+        batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
+        deletions: list[tuple[Any, ...]] = []
+        for oid in sorted(local.alive() - present):
+            chash, payload, _ = local.rows[oid]
+            version = local.versions.get(oid, 0)
+            event = self._event(model, oid, version, "Deleted", json.loads(payload), chash)
+            batches.append((model, str(oid), [event], version))
+            deletions.append((self.now, model, oid))
+            counts.deleted += 1
+        self._commit(
+            batches, [], [], deletions,
+            (self.source.name, model, cursor) if cursor else None,
+        )
+        for _, _, oid in deletions:
+            chash, payload, _ = local.rows[oid]
+            local.rows[oid] = (chash, payload, True)
+            local.versions[oid] = local.versions.get(oid, 0) + 1
+
+
+def _cursor(conn: sqlite3.Connection, source: str, model: str) -> str | None:
+    row = conn.execute(
+        "SELECT write_date FROM sync_cursors WHERE source = ? AND model = ?", (source, model)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _referenced_partners(conn: sqlite3.Connection) -> list[int]:
+    return sorted(
+        int(v)
+        for (v,) in conn.execute(
+            "SELECT DISTINCT json_extract(payload, '$.partner_id') FROM odoo_raw_data"
+            " WHERE model = 'crm.lead' AND deleted_at IS NULL"
+            " AND json_extract(payload, '$.partner_id') IS NOT NULL"
+        )
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def run_sync(
+    store: Store,
+    source: Source,
+    *,
+    full: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    progress: Progress | None = None,
+    buffer: timedelta = BUFFER,
+    overlap: timedelta = OVERLAP,
+    page_size: int = PAGE_SIZE,
+) -> SyncResult:
+    """Bring the file up to date with `source`; return what was appended.
+
+    Incremental (a live Odoo, not `full`): reads records with `cursor - overlap <=
+    write_date < until`, `until = now - buffer` fixed at the start, and moves the cursor to
+    `until` once a model is done. Deletions always come from the full id list.
+    """
+    start = clock()
+    incremental = source.incremental and not full
+    result = SyncResult(str(uuid.uuid4()), source.name, "incremental" if incremental else "full")
+    now = _iso(start)
+    until = (start - buffer).astimezone(UTC).strftime(ODOO_DT)
+    conn = store.conn
+    with store.log.transaction():
+        conn.execute(
+            "INSERT INTO sync_runs (id, source, mode, started_at, status) VALUES (?,?,?,?,?)",
+            (result.run_id, source.name, result.mode, now, "running"),
+        )
+    run = _Run(store, source, result, now, progress)
+    try:
+        for kind in ORDER:
+            _sync_model(run, kind, incremental=incremental, until=until, overlap=overlap,
+                        page_size=page_size)
+        result.warnings.extend(employee_warnings(conn))
+    except BaseException as exc:
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        with store.log.transaction():
+            conn.execute(
+                "UPDATE sync_runs SET status = 'failed', finished_at = ?, counts = ?,"
+                " events_appended = ?, error = ? WHERE id = ?",
+                (_iso(clock()), _counts_json(result), result.events_appended, message,
+                 result.run_id),
+            )
+        raise
+    with store.log.transaction():
+        conn.execute(
+            "UPDATE sync_runs SET status = 'succeeded', finished_at = ?, counts = ?,"
+            " events_appended = ? WHERE id = ?",
+            (_iso(clock()), _counts_json(result), result.events_appended, result.run_id),
+        )
+    return result
+
+
+def _counts_json(result: SyncResult) -> str:
+    return json.dumps({m: vars(c) for m, c in result.counts.items()}, sort_keys=True)
+
+
+def _sync_model(
+    run: _Run, kind: type[OdooRecord], *, incremental: bool, until: str, overlap: timedelta,
+    page_size: int,
+) -> None:
+    model, source, conn = kind.MODEL, run.source, run.store.conn
+    counts = run.result.counts.setdefault(model, ModelCounts())
+    local = _load_local(conn, model)
+    referenced = _referenced_partners(conn) if model == "res.partner" else None
+    in_scope = scope(model, referenced)
+    cursor = _cursor(conn, source.name, model) if incremental else None
+    domain: Domain = list(in_scope)
+    if cursor is not None:
+        since = (datetime.strptime(cursor, ODOO_DT) - overlap).strftime(ODOO_DT)
+        domain = [*in_scope, ("write_date", ">=", since), ("write_date", "<", until)]
+    if run.progress:
+        run.progress.start(model, None)
+    for page in source.search_read(model, domain, kind.FIELDS, page_size=page_size):
+        done = run.apply_page(kind, local, page, counts)
+        if run.progress:
+            run.progress.advance(model, done)
+    if cursor is not None and referenced:
+        # An old partner newly pointed to by an opportunity has an old write_date.
+        missing = sorted(set(referenced) - local.alive())
+        if missing:
+            for page in source.search_read(
+                model, [("id", "in", missing)], kind.FIELDS, page_size=page_size
+            ):
+                run.apply_page(kind, local, page, counts)
+    present = set(source.search_ids(model, in_scope, page_size=page_size))
+    run.finish_model(kind, local, present, counts, until if source.incremental else None)
+    if run.progress:
+        run.progress.finish(model)
