@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import copy
-import fnmatch
 import json
 import re
 import threading
@@ -346,9 +345,10 @@ class FakeOdoo:
 
     def _auth(self, db: str, uid: int, password: str) -> None:
         for login in self.logins.values():
-            if login.uid == uid and password in (login.password, *login.api_keys):
-                if db == self.database:
-                    return
+            if login.uid == uid and password in (login.password, *login.api_keys) and (
+                db == self.database
+            ):
+                return
         raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
 
     def _check_fault(self, model: str, method: str) -> Fault | None:
@@ -435,14 +435,16 @@ class FakeOdoo:
             def log_message(self, *args: Any) -> None:
                 return None
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fake._handle(self, body)
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self.url
 
