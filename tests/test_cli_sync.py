@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cqrs_cli.cli import app
 from tests.conftest import ADMIN, PASSWORD, REPO
-from tests.fake_odoo import Fault, FakeOdoo
+from tests.fake_odoo import FakeOdoo, Fault
 
 runner = CliRunner()
 
