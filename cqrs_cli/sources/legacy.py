@@ -61,10 +61,11 @@ SALESMAN = "sales_team.group_sale_salesman"
 ALL_LEADS = "sales_team.group_sale_salesman_all_leads"
 SALE_MANAGER = "sales_team.group_sale_manager"
 SYSTEM = "base.group_system"
-# Odoo stores implied groups in groups_id too: a sales administrator also holds the
-# "all documents" and "own documents" groups.
-_ADMIN = (SYSTEM, SALE_MANAGER, ALL_LEADS, SALESMAN)
-_SALES = (SALESMAN,)
+INTERNAL = "base.group_user"
+# Odoo stores implied groups in groups_id too: every internal user is in
+# base.group_user, a sales administrator also in "all documents" and "own documents".
+_ADMIN = (INTERNAL, SYSTEM, SALE_MANAGER, ALL_LEADS, SALESMAN)
+_SALES = (INTERNAL, SALESMAN)
 # A "manager" in the old app managed people through the employee tree, which gives
 # them their subordinates' opportunities (DESIGN §6): Odoo-wise still a salesperson.
 ROLE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -79,14 +80,15 @@ ROLE_GROUPS: dict[str, tuple[str, ...]] = {
     "sales": _SALES,
     "sales_rep": _SALES,
     "user": _SALES,
-    "viewer": (),
-    "none": (),
+    "viewer": (INTERNAL,),
+    "none": (INTERNAL,),
 }
 GROUP_NAMES = {
     SALESMAN: "User: Own Documents Only",
     ALL_LEADS: "User: All Documents",
     SALE_MANAGER: "Administrator",
     SYSTEM: "Settings",
+    INTERNAL: "Internal User",
 }
 
 
@@ -425,7 +427,7 @@ class _Filler:
             "company_ids": [self.company[0]] if self.company else [],
             "write_date": False,
         })
-        self.wanted_groups[app.odoo_user_id] = groups or ()
+        self.wanted_groups[app.odoo_user_id] = groups or (INTERNAL,)
         self.filled.append(f"res.users {app.odoo_user_id} ({login}): from the users export")
 
     def _compare_user(self, app: AppUser, user: Record) -> None:
@@ -479,6 +481,9 @@ class _Filler:
                             "employee")
             return
         employee, boss = mine[0], theirs[0]
+        if employee["id"] == boss["id"]:
+            self._note(app, "manager_id names the user themself: ignored")
+            return
         current = _m2o_id(employee.get("parent_id"))
         if current is None:
             employee["parent_id"] = [boss["id"], boss.get("name") or ""]
