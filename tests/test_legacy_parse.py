@@ -56,6 +56,10 @@ def reasons(result: LegacyImport) -> list[str]:
     return [p.reason for p in result.problems]
 
 
+def from_file(result: LegacyImport, name: str) -> list[Problem]:
+    return [p for p in result.problems if p.file == name]
+
+
 def xmlids_of(result: LegacyImport, user_id: int) -> set[str]:
     """A user's group XML ids, resolved the way the sync does: res.groups ← ir.model.data."""
     groups = by_id(result, "res.groups")
@@ -388,7 +392,7 @@ def test_users_fill_a_missing_user_with_the_data_lakes_company(tmp_path: Path) -
     users = write_lines(tmp_path / "users.json", [
         app_user(REPORT_OID, 11, "Rohan Das", "salesperson", employee=7, manager=6)])
     result = load_legacy(boss_lake(tmp_path), users)
-    assert result.problems == []
+    assert from_file(result, "users.json") == []  # (user 7's groups are not this test's)
     user = by_id(result, "res.users")[11]
     assert (user["login"], user["share"], user["active"]) == ("rohan@acme.example", False, True)
     assert (user["company_id"], user["company_ids"]) == ([1, "Acme"], [1])
@@ -456,7 +460,10 @@ def test_bad_app_users_are_reported(tmp_path: Path) -> None:
         "just text",
     ]
     result = load_legacy(boss_lake(tmp_path), write_lines(tmp_path / "users.json", docs))
-    assert [(p.line, p.reason.split(":")[0]) for p in result.problems] == [
+    # User 7 (role 'wizard') is left with no groups at all, which is reported too.
+    assert [p.reason.split(";")[0] for p in from_file(result, "(snapshot)")] == [
+        "res.users 7: no groups_id in the data lake and no role in the users export"]
+    assert [(p.line, p.reason.split(":")[0]) for p in from_file(result, "users.json")] == [
         (1, "no usable 'odoo_user_id'"),
         (2, "unknown role 'wizard'"),
         (3, "odoo_user_id 7 appears twice; the first one is used"),
@@ -479,7 +486,8 @@ def test_a_user_managing_themself_is_reported(tmp_path: Path) -> None:
     users = write_lines(tmp_path / "users.json", [
         app_user(BOSS_OID, 6, "Vinsha Nair", "manager", manager={"$oid": BOSS_OID})])
     result = load_legacy(boss_lake(tmp_path), users)
-    assert reasons(result) == ["manager_id names the user themself: ignored"]
+    assert [p.reason for p in from_file(result, "users.json")] == [
+        "manager_id names the user themself: ignored"]
     assert by_id(result, "hr.employee")[2]["parent_id"] is False
 
 
@@ -494,10 +502,16 @@ def test_users_alone_make_a_snapshot(tmp_path: Path) -> None:
     assert "sales_team.group_sale_manager" in xmlids_of(result, 6)
 
 
-def test_unnamed_groups_are_reported(tmp_path: Path) -> None:
-    result = load_legacy(boss_lake(tmp_path, groups=False), None)  # user 6: group 20, unnamed
-    assert [(p.file, p.line) for p in result.problems] == [("(snapshot)", None)]
-    assert "res.users 6: none of groups_id [20]" in result.problems[0].reason
+def test_unknown_sales_rights_are_reported(tmp_path: Path) -> None:
+    # User 6 is in group 20, which no XML id names; user 7 has no groups_id at all.
+    result = load_legacy(boss_lake(tmp_path, groups=False), None)
+    assert [(p.file, p.line) for p in result.problems] == [("(snapshot)", None)] * 2
+    assert sorted(reasons(result)) == [
+        "res.users 6: none of groups_id [20] is named by an ir.model.data row; it will see "
+        "no opportunity",
+        "res.users 7: no groups_id in the data lake and no role in the users export; it "
+        "will see no opportunity",
+    ]
 
 
 # --- the sample pair ------------------------------------------------------------------

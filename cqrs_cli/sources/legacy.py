@@ -562,14 +562,22 @@ def _next_id(records: list[Record]) -> int:
 
 
 def _check_groups_resolvable(snapshot: Snapshot, problems: list[Problem]) -> None:
-    """Users whose groups no XML id names would silently lose every sales right."""
+    """Internal users whose sales rights cannot be known would silently see nothing."""
     named = {int(r["res_id"]) for r in snapshot.get(XMLID_MODEL, [])
              if r.get("model") == GROUPS_MODEL}
     for user in snapshot.get("res.users", []):
-        ids = user.get("groups_id")
-        if user.get("share") is False and user["id"] != 1 and isinstance(ids, list) and ids \
-                and not named.intersection(i for i in ids if isinstance(i, int)):
+        if user.get("share") is not False or user["id"] == 1:
+            continue
+        reason = _groups_unknown(user.get("groups_id"), named)
+        if reason:
             problems.append(Problem("(snapshot)", None, None,
-                                    f"res.users {user['id']}: none of groups_id {ids} is named "
-                                    "by an ir.model.data row; sales rights unknown",
-                                    excerpt(user.get("login", ""))))
+                                    f"res.users {user['id']}: {reason}; it will see no "
+                                    "opportunity", excerpt(user.get("login", ""))))
+
+
+def _groups_unknown(ids: Any, named: set[int]) -> str:
+    if not isinstance(ids, list):
+        return "no groups_id in the data lake and no role in the users export"
+    if ids and not named.intersection(i for i in ids if isinstance(i, int)):
+        return f"none of groups_id {ids} is named by an ir.model.data row"
+    return ""
