@@ -214,6 +214,15 @@ def test_a_bad_wrapper_inside_an_array_does_not_stop_the_rest(tmp_path: Path) ->
     assert "$binary" in problems[0].reason
 
 
+def test_a_missing_comma_in_an_array_is_reported_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('[\n{"a": 1},\n{"a": 2}\n\n{"a": 3}\n]')
+    docs, problems = read_documents(path)
+    assert [d.value for d in docs] == [{"a": 1}, {"a": 2}]
+    assert [(p.line, p.reason) for p in problems] == [
+        (5, "malformed JSON array: expected ',' or ']'")]
+
+
 def test_text_after_an_array_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text('[{"a": 1}]\n{"a": 2}\n')

@@ -228,8 +228,11 @@ def _read_array(name: str, text: str) -> tuple[list[Document], list[Problem]]:
     if text.startswith("]", pos):
         return docs, _trailing(name, text, pos + 1)
     index = 0
+    line, counted_to = 1, 0
     while True:
-        line = text.count("\n", 0, pos) + 1
+        # Count newlines incrementally: recounting from 0 would be quadratic.
+        line += text.count("\n", counted_to, pos)
+        counted_to = pos
         try:
             raw, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -244,7 +247,7 @@ def _read_array(name: str, text: str) -> tuple[list[Document], list[Problem]]:
             continue
         if text.startswith("]", pos):
             return docs, problems + _trailing(name, text, pos + 1)
-        at = text.count("\n", 0, pos) + 1
+        at = line + text.count("\n", counted_to, pos)
         problems.append(Problem(name, at, index, "malformed JSON array: expected ',' or ']'",
                                 excerpt(text[pos:pos + 60])))
         return docs, problems
