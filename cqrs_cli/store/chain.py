@@ -25,8 +25,12 @@ GENESIS = "0" * 64
 SEP = "\x1e"
 
 
+# One encoder instance: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def event_hash(
@@ -80,7 +84,9 @@ def verify_chain(conn: sqlite3.Connection, page_size: int = 5000) -> ChainReport
             position = row[0]
             if position != expected_position:
                 return ChainReport(
-                    False, count, expected_position,
+                    False,
+                    count,
+                    expected_position,
                     f"position {expected_position} is missing (next is {position})",
                 )
             if event_hash(prev_hash, *row[:10]) != row[10]:

@@ -124,9 +124,22 @@ class EventLog:
     ) -> list[int]:
         """Append to several streams in one transaction: all of them or none."""
         with self.transaction():
+            batches = list(batches)
+            seen = self._stored_ids([e.event_id for _, _, events, _ in batches for e in events])
+            metadata_json: dict[int, tuple[object, str]] = {}
             rows: list[tuple[Any, ...]] = []
             for stream_type, stream_id, events, expected in batches:
-                rows.extend(self._stream_rows(stream_type, str(stream_id), events, expected))
+                fresh = []
+                for event in events:
+                    if event.event_id not in seen:  # stored already: a no-op, forever
+                        seen.add(event.event_id)
+                        fresh.append(event)
+                if fresh:
+                    rows.extend(
+                        self._stream_rows(
+                            stream_type, str(stream_id), fresh, expected, metadata_json
+                        )
+                    )
             if rows:
                 self.conn.executemany(
                     f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
@@ -139,10 +152,8 @@ class EventLog:
         stream_id: str,
         events: Sequence[NewEvent],
         expected: ExpectedVersion,
+        metadata_json: dict[int, tuple[object, str]],
     ) -> list[tuple[Any, ...]]:
-        fresh = self._unknown(events)
-        if not fresh:
-            return []  # already stored: appending again is a no-op, forever
         actual = self.stream_version(stream_type, stream_id)
         if expected == NO_STREAM:
             expected_int: int | None = 0
@@ -151,50 +162,73 @@ class EventLog:
         elif isinstance(expected, int) and not isinstance(expected, bool) and expected >= 0:
             expected_int = expected
         else:
-            raise ValueError(f"expected_version must be an int >= 0, 'any' or 'no stream': {expected!r}")
+            raise ValueError(
+                f"expected_version must be an int >= 0, 'any' or 'no stream': {expected!r}"
+            )
         if expected_int is not None and expected_int != actual:
             raise ConcurrencyError(stream_type, stream_id, expected, actual)
         position, prev_hash = self._tail_state()
         recorded_at = self._clock()
         rows = []
         version = actual
-        for event in fresh:
+        for event in events:
             position += 1
             version += 1
             data = canonical_json(event.data)
-            metadata = canonical_json(event.metadata.model_dump(exclude_none=True))
+            # A sync shares one metadata object across its events: serialize it once.
+            cached = metadata_json.get(id(event.metadata))
+            if cached is None or cached[0] is not event.metadata:
+                cached = (
+                    event.metadata,
+                    canonical_json(event.metadata.model_dump(exclude_none=True)),
+                )
+                metadata_json[id(event.metadata)] = cached
+            metadata = cached[1]
             digest = event_hash(
-                prev_hash, position, event.event_id, stream_type, stream_id, version,
-                event.type, event.schema_version, data, metadata, recorded_at,
+                prev_hash,
+                position,
+                event.event_id,
+                stream_type,
+                stream_id,
+                version,
+                event.type,
+                event.schema_version,
+                data,
+                metadata,
+                recorded_at,
             )
-            rows.append((
-                position, event.event_id, stream_type, stream_id, version, event.type,
-                event.schema_version, data, metadata, recorded_at, digest,
-            ))
+            rows.append(
+                (
+                    position,
+                    event.event_id,
+                    stream_type,
+                    stream_id,
+                    version,
+                    event.type,
+                    event.schema_version,
+                    data,
+                    metadata,
+                    recorded_at,
+                    digest,
+                )
+            )
             prev_hash = digest
         self._tail = (position, prev_hash)
         return rows
 
-    def _unknown(self, events: Sequence[NewEvent]) -> list[NewEvent]:
-        """The events whose id is neither stored nor repeated earlier in the batch."""
-        seen: set[str] = set()
-        ids = [e.event_id for e in events]
+    def _stored_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids the log already holds."""
+        found: set[str] = set()
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
             marks = ",".join("?" * len(chunk))
-            seen.update(
+            found.update(
                 r[0]
                 for r in self.conn.execute(
                     f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
                 )
             )
-        # Rows of this transaction not yet inserted are covered by `seen` growing here.
-        fresh = []
-        for event in events:
-            if event.event_id not in seen:
-                seen.add(event.event_id)
-                fresh.append(event)
-        return fresh
+        return found
 
     def _tail_state(self) -> tuple[int, str]:
         if self._tail is None:
@@ -284,6 +318,15 @@ class EventLog:
     def _decode(self, row: tuple[Any, ...]) -> RecordedEvent:
         schema_version, data = self._upcasters.upcast(row[5], row[6], json.loads(row[7]))
         return RecordedEvent(
-            row[0], row[1], row[2], row[3], row[4], row[5], schema_version, data,
-            json.loads(row[8]), row[9], row[10],
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            schema_version,
+            data,
+            json.loads(row[8]),
+            row[9],
+            row[10],
         )

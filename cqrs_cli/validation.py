@@ -1,0 +1,135 @@
+"""`cqrs validate`: the checks a CI pipeline runs on the file after a sync.
+
+Counts are computed from the log itself (`current_state`), so they check the views
+rather than repeat them. Count keys and what they count:
+
+- users: active internal users (share false, OdooBot excluded by the sync)
+- opportunities: crm.lead of type opportunity, open + won + lost (archived included)
+- accounts: res.partner records in the file
+- employees: active employees
+- teams: active sales teams
+- stages: CRM stages
+- events: events in the log
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cqrs_cli.current_state import live_records
+from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.store.chain import verify_chain
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    expected: Any = None
+    actual: Any = None
+    detail: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _count(
+    model: str, keep: Callable[[dict[str, Any]], bool]
+) -> Callable[[sqlite3.Connection], int]:
+    return lambda conn: sum(1 for r in live_records(conn, model) if keep(r))
+
+
+def _events(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def _active(record: dict[str, Any]) -> bool:
+    return record.get("active", True) is not False
+
+
+COUNTERS: dict[str, Callable[[sqlite3.Connection], int]] = {
+    "users": _count("res.users", lambda r: _active(r) and not r.get("share")),
+    "opportunities": _count("crm.lead", lambda r: r.get("type", "opportunity") == "opportunity"),
+    "accounts": _count("res.partner", lambda r: True),
+    "employees": _count("hr.employee", _active),
+    "teams": _count("crm.team", _active),
+    "stages": _count("crm.stage", lambda r: True),
+    "events": _events,
+}
+
+
+def parse_expectations(items: list[str]) -> dict[str, int]:
+    """`KEY=N` strings from the command line, checked."""
+    out: dict[str, int] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in COUNTERS:
+            raise CqrsError(
+                f"--expect wants KEY=N with KEY in {', '.join(COUNTERS)}; got {item!r}",
+                exit_code=EXIT_USAGE,
+            )
+        try:
+            out[key] = int(value)
+        except ValueError:
+            raise CqrsError(
+                f"--expect {key}: {value!r} is not a number", exit_code=EXIT_USAGE
+            ) from None
+    return out
+
+
+def count_checks(conn: sqlite3.Connection, expected: dict[str, int]) -> list[Check]:
+    checks = []
+    for key, want in expected.items():
+        got = COUNTERS[key](conn)
+        checks.append(Check(f"count {key}", got == want, want, got))
+    return checks
+
+
+def _ids(records: list[dict[str, Any]]) -> set[int]:
+    return {int(r["id"]) for r in records}
+
+
+def invariant_checks(conn: sqlite3.Connection) -> list[Check]:
+    users = list(live_records(conn, "res.users"))
+    stages = _ids(list(live_records(conn, "crm.stage")))
+    user_ids = _ids(users)
+    opportunities = [
+        r for r in live_records(conn, "crm.lead") if r.get("type", "opportunity") == "opportunity"
+    ]
+    orphans = sorted(
+        int(o["id"])
+        for o in opportunities
+        if (o.get("user_id") is not None and o["user_id"] not in user_ids)
+        or (o.get("stage_id") is not None and o["stage_id"] not in stages)
+    )
+    logins = Counter(u.get("login") for u in users)
+    duplicates = sorted(str(login) for login, n in logins.items() if n > 1)
+    chain = verify_chain(conn)
+    return [
+        Check(
+            "no orphaned opportunity",
+            not orphans,
+            0,
+            len(orphans),
+            f"salesperson or stage unknown for opportunities {orphans[:10]}" if orphans else None,
+        ),
+        Check(
+            "no duplicate user login",
+            not duplicates,
+            0,
+            len(duplicates),
+            f"logins used twice: {duplicates[:10]}" if duplicates else None,
+        ),
+        Check(
+            "hash chain intact",
+            chain.ok,
+            chain.count if chain.ok else None,
+            chain.count,
+            None if chain.ok else f"broken at position {chain.bad_position}: {chain.reason}",
+        ),
+    ]
