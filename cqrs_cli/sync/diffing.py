@@ -18,9 +18,17 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def content(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without the fields whose change alone is no change."""
+    return {k: v for k, v in record.items() if k not in _NOT_CONTENT}
+
+
 def content_hash(record: dict[str, Any]) -> str:
-    content = {k: v for k, v in record.items() if k not in _NOT_CONTENT}
-    return hashlib.sha256(canonical(content).encode()).hexdigest()
+    return hash_text(canonical(content(record)))
+
+
+def hash_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:

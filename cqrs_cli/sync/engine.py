@@ -13,6 +13,9 @@ Rules (DESIGN.md §3, §4):
 - A record that is no longer in the source (or left the scope, e.g. a user who became a
   portal user) gets a `...Deleted` event; it may come back later with a `...Created`.
 - A write that changes only write_date is no change (no event; the stored row is updated).
+
+odoo_raw_data holds the normalized record: `payload` is its canonical JSON without
+write_date (which has its own column), `content_hash` the sha256 of that text.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def utc_now() -> datetime:
 
 @dataclass
 class _Local:
-    """What the file holds for one model: id → (content hash, payload JSON, deleted?)."""
+    """What the file holds for one model: id → (content hash, write_date, deleted?)."""
 
     rows: dict[int, tuple[str, str, bool]]
     versions: dict[int, int]
@@ -96,11 +99,23 @@ class _Local:
         return {i for i, (_, _, deleted) in self.rows.items() if not deleted}
 
 
+def _stored_record(conn: sqlite3.Connection, model: str, odoo_id: int) -> dict[str, Any]:
+    """The last known normalized record (only read for the few that changed or went)."""
+    payload, write_date = conn.execute(
+        "SELECT payload, write_date FROM odoo_raw_data WHERE model = ? AND odoo_id = ?",
+        (model, odoo_id),
+    ).fetchone()
+    record: dict[str, Any] = json.loads(payload)
+    record["write_date"] = write_date
+    return record
+
+
 def _load_local(conn: sqlite3.Connection, model: str) -> _Local:
     rows = {
-        int(i): (h, p, d is not None)
-        for i, h, p, d in conn.execute(
-            "SELECT odoo_id, content_hash, payload, deleted_at FROM odoo_raw_data WHERE model = ?",
+        int(i): (h, w, d is not None)
+        for i, h, w, d in conn.execute(
+            "SELECT odoo_id, content_hash, write_date, deleted_at FROM odoo_raw_data"
+            " WHERE model = ?",
             (model,),
         )
     }
@@ -133,6 +148,9 @@ class _Run:
             "source": source.name, "sync_run_id": result.run_id, "correlation_id": result.run_id,
         }
         self.group_xml_ids: dict[int, str] | None = None
+        # Records written in one Odoo transaction share a write_date: share their metadata
+        # object too, so the log serializes it once.
+        self._metadata: dict[str | None, EventMetadata] = {}
 
     def _normalize(self, kind: type[OdooRecord], raw: Raw) -> dict[str, Any] | None:
         if kind is UserRecord:
@@ -157,8 +175,17 @@ class _Run:
             type=event_type(model, change),
             data=data,
             event_id=diffing.event_id(model, odoo_id, version, change, chash),
-            metadata=EventMetadata(**self.metadata_base, write_date=record.get("write_date")),
+            metadata=self._metadata_for(record.get("write_date")),
         )
+
+    def _metadata_for(self, write_date: str | None) -> EventMetadata:
+        meta = self._metadata.get(write_date)
+        if meta is None:
+            if len(self._metadata) > 10_000:
+                self._metadata.clear()
+            meta = EventMetadata(**self.metadata_base, write_date=write_date)
+            self._metadata[write_date] = meta
+        return meta
 
     def _commit(
         self,
@@ -222,15 +249,15 @@ class _Run:
             oid = int(record["id"])
             if oid in staged:
                 continue  # the overlap window can return a record twice within a run
-            payload = diffing.canonical(record)
-            chash = diffing.content_hash(record)
+            write_date = record.get("write_date")
+            payload = diffing.canonical(diffing.content(record))
+            chash = diffing.hash_text(payload)
             old = local.rows.get(oid)
             version = local.versions.get(oid, 0)
             if old is not None and not old[2] and old[0] == chash:
                 counts.unchanged += 1
-                if old[1] != payload:
-                    upserts.append((model, oid, payload, chash, record.get("write_date"),
-                                    self.now, self.now))
+                if old[1] != write_date:
+                    upserts.append((model, oid, payload, chash, write_date, self.now, self.now))
                 else:
                     touches.append((self.now, model, oid))
                 continue
@@ -238,20 +265,20 @@ class _Run:
                 event = self._event(model, oid, version, "Created", record, chash)
                 counts.created += 1
             else:
-                changed = diffing.changes(json.loads(old[1]), record)
+                before = _stored_record(self.store.conn, model, oid)
+                changed = diffing.changes(before, record)
                 event = self._event(model, oid, version, "Updated", record, chash, changed)
                 counts.updated += 1
             batches.append((model, str(oid), [event], version))
-            upserts.append((model, oid, payload, chash, record.get("write_date"),
-                            self.now, self.now))
-            staged[oid] = (chash, payload, False)
+            upserts.append((model, oid, payload, chash, write_date, self.now, self.now))
+            staged[oid] = (chash, write_date, False)
         self._commit(batches, upserts, touches)
         for oid, row in staged.items():
             local.rows[oid] = row
             local.versions[oid] = local.versions.get(oid, 0) + 1
-        for _, oid, payload, chash, *_rest in upserts:
+        for _, oid, _payload, chash, write_date, *_rest in upserts:
             if oid not in staged:
-                local.rows[oid] = (chash, payload, False)
+                local.rows[oid] = (chash, write_date, False)
         return seen
 
     def finish_model(
@@ -262,9 +289,10 @@ class _Run:
         batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
         deletions: list[tuple[Any, ...]] = []
         for oid in sorted(local.alive() - present):
-            chash, payload, _ = local.rows[oid]
+            chash = local.rows[oid][0]
             version = local.versions.get(oid, 0)
-            event = self._event(model, oid, version, "Deleted", json.loads(payload), chash)
+            last = _stored_record(self.store.conn, model, oid)
+            event = self._event(model, oid, version, "Deleted", last, chash)
             batches.append((model, str(oid), [event], version))
             deletions.append((self.now, model, oid))
             counts.deleted += 1
@@ -273,8 +301,8 @@ class _Run:
             (self.source.name, model, cursor) if cursor else None,
         )
         for _, _, oid in deletions:
-            chash, payload, _ = local.rows[oid]
-            local.rows[oid] = (chash, payload, True)
+            chash, write_date, _ = local.rows[oid]
+            local.rows[oid] = (chash, write_date, True)
             local.versions[oid] = local.versions.get(oid, 0) + 1
 
 
