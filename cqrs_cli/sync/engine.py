@@ -92,7 +92,7 @@ def utc_now() -> datetime:
 class _Local:
     """What the file holds for one model: id → (content hash, write_date, deleted?)."""
 
-    rows: dict[int, tuple[str, str, bool]]
+    rows: dict[int, tuple[str, str | None, bool]]
     versions: dict[int, int]
 
     def alive(self) -> set[int]:
@@ -238,7 +238,7 @@ class _Run:
         batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
         upserts: list[tuple[Any, ...]] = []
         touches: list[tuple[Any, ...]] = []
-        staged: dict[int, tuple[str, str, bool]] = {}
+        staged: dict[int, tuple[str, str | None, bool]] = {}
         seen = 0
         for raw in page:
             seen += 1
