@@ -24,7 +24,8 @@ def _utc(value: str) -> str:
     if not _ODOO_DT.match(value):
         raise ValueError(f"not an Odoo UTC datetime: {value!r}")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime (100,000s of dates per sync).
+    return parsed.replace(microsecond=0).isoformat()[:19] + "Z"
 
 
 UtcDateTime = Annotated[str, AfterValidator(_utc)]
@@ -37,6 +38,19 @@ def _accepts(annotation: Any, kind: type) -> bool:
     if origin in (Union, types.UnionType):
         return kind in typing.get_args(annotation)
     return False
+
+
+# Per record class: field name → whether Odoo's False means None (not a boolean field).
+# Computed once per class: `model_fields` and the annotation checks are slow per record.
+_FALSE_IS_NONE: dict[type, dict[str, bool]] = {}
+
+
+def _false_is_none(cls: type[BaseModel]) -> dict[str, bool]:
+    plan = _FALSE_IS_NONE.get(cls)
+    if plan is None:
+        plan = {name: not _accepts(f.annotation, bool) for name, f in cls.model_fields.items()}
+        _FALSE_IS_NONE[cls] = plan
+    return plan
 
 
 class OdooRecord(BaseModel):
@@ -58,16 +72,15 @@ class OdooRecord(BaseModel):
         if not isinstance(raw, dict):
             return raw
         out: dict[str, Any] = {}
-        # `cls.model_fields` is a computed property: read it once, not once per key (it
-        # dominated the normalization of a 100,000-record sync).
-        fields = cls.model_fields
+        plan = _false_is_none(cls)
+        many2one = cls.MANY2ONE
         for key, value in raw.items():
-            field = fields.get(key)
-            if field is None:
+            false_is_none = plan.get(key)
+            if false_is_none is None:
                 continue
-            if value is False and not _accepts(field.annotation, bool):
+            if value is False and false_is_none:
                 value = None
-            elif key in cls.MANY2ONE and isinstance(value, list | tuple) and value:
+            elif key in many2one and isinstance(value, list | tuple) and value:
                 value = value[0]
             out[key] = value
         return out

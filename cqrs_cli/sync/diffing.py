@@ -43,6 +43,18 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
+_NS = EVENT_NAMESPACE.bytes
+
+
 def event_id(model: str, odoo_id: int, version: int, change: str, chash: str) -> str:
-    """Same record state at the same stream version → same id, so a re-run appends nothing."""
-    return str(uuid.uuid5(EVENT_NAMESPACE, f"{model}:{odoo_id}:{version}:{change}:{chash}"))
+    """Same record state at the same stream version → same id, so a re-run appends nothing.
+
+    Exactly `str(uuid.uuid5(EVENT_NAMESPACE, name))`, computed without building UUID
+    objects (a visible cost at 100,000 events).
+    """
+    name = f"{model}:{odoo_id}:{version}:{change}:{chash}"
+    digest = bytearray(hashlib.sha1(_NS + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
