@@ -209,3 +209,23 @@ def test_fake_domains_follow_odoo(fake: FakeOdoo) -> None:
     with pytest.raises(odoorpc.error.RPCError) as err:
         odoo.execute_kw("crm.lead", "search_read", [[]], {"fields": ["nope"]})
     assert err.value.info["data"]["name"] == "builtins.ValueError"
+
+
+def test_until_bound_defers_the_newest_writes_to_the_next_sync(
+    fake: FakeOdoo, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    store = new_store(tmp_path)
+    run_sync(store, source(fake))
+    key, = {k for (k,) in store.conn.execute("SELECT source FROM sync_cursors")}
+    assert key == f"odoo {fake.url}/demo"
+    fake.clock_offset = timedelta(0)  # Odoo's clock = ours: this write is within the buffer
+    fake.write("crm.lead", 5, {"name": "Just now"})
+    head = store.log.head()
+    assert run_sync(store, source(fake)).events_appended == 0  # write_date >= until
+    later = run_sync(store, source(fake), clock=lambda: datetime.now(UTC) + timedelta(seconds=30))
+    assert later.events_appended == 1
+    (event,) = events(store, head)
+    assert (event.type, event.stream_id) == ("OdooOpportunityUpdated", "5")
+    assert event.data["changes"]["name"][1] == "Just now"

@@ -119,7 +119,8 @@ def run(
     source = pick_source(demo, from_file, url, database, user, password, timeout)
     try:
         with open_for(ctx, write=True) as store:
-            if state(ctx).quiet:
+            # Bars only for a person at a terminal: a script's stderr stays plain lines.
+            if state(ctx).quiet or not sys.stderr.isatty():
                 result = run_sync(store, source, full=full)
             else:
                 with RichProgress() as progress:

@@ -31,6 +31,9 @@ class Source(Protocol):
     # True when write_date filters are meaningful (a live Odoo). A snapshot is always
     # read whole: it is small next to a live database and the diff makes re-reads free.
     incremental: bool
+    # Names the source's write_date cursors in sync_cursors: two Odoo databases synced into
+    # one file must not share a cursor.
+    cursor_key: str
 
     def search_read(
         self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE

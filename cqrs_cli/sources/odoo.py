@@ -112,6 +112,7 @@ class OdooSource:
         self.url = parse_url(url)
         self.database = database
         self.user = user
+        self.cursor_key = f"odoo {self.url}/{database}"
         self._rpc_errors: tuple[type[BaseException], ...] = (
             odoorpc.error.Error, *_NETWORK_ERRORS,
         )

@@ -31,6 +31,7 @@ class SnapshotSource:
             if not isinstance(records, list | tuple):
                 raise SourceError(f"snapshot: {model} must be a list of records")
         self.name = name
+        self.cursor_key = name  # unused: a snapshot is always read whole
         self._data = data
 
     @classmethod

@@ -298,7 +298,7 @@ class _Run:
             counts.deleted += 1
         self._commit(
             batches, [], [], deletions,
-            (self.source.name, model, cursor) if cursor else None,
+            (self.source.cursor_key, model, cursor) if cursor else None,
         )
         for _, _, oid in deletions:
             chash, write_date, _ = local.rows[oid]
@@ -394,7 +394,7 @@ def _sync_model(
     local = _load_local(conn, model)
     referenced = _referenced_partners(conn) if model == "res.partner" else None
     in_scope = scope(model, referenced)
-    cursor = _cursor(conn, source.name, model) if incremental else None
+    cursor = _cursor(conn, source.cursor_key, model) if incremental else None
     domain: Domain = list(in_scope)
     if cursor is not None:
         since = (datetime.strptime(cursor, ODOO_DT) - overlap).strftime(ODOO_DT)
