@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cqrs_cli.cli import app
@@ -83,17 +84,23 @@ def test_wrong_password(fake: FakeOdoo, tmp_path: Path) -> None:
     assert "not-it" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(("kind", "message"), [
+    ("http500", "Error: Odoo answered HTTP 500 reading crm.stage"),
+    ("malformed", "Error: Odoo sent a malformed answer reading crm.stage: "),
+    ("slow", "Error: Odoo did not answer in time reading crm.stage"),
+    ("access_error", "Error: Odoo refused access reading crm.stage: "),
+    ("access_denied", "Error: Odoo denied access reading crm.stage (session or credentials): "),
+])
 def test_faults_are_one_line_errors_and_the_next_sync_resumes(
-    fake: FakeOdoo, tmp_path: Path
+    fake: FakeOdoo, tmp_path: Path, kind: str, message: str
 ) -> None:
     db = str(tmp_path / "c.db")
-    fake.faults.append(Fault("http500", model="crm.stage", method="search_read"))
-    failed = cqrs("--db", db, "sync", *odoo_args(fake))
+    fake.faults.append(Fault(kind, model="crm.stage", method="search_read", delay=3))
+    failed = cqrs("--db", db, "sync", "--timeout", "1", *odoo_args(fake))
     assert failed.returncode == 1
-    lines = failed.stderr.splitlines()
-    assert [ln for ln in lines if ln.startswith("Error")] == [
-        "Error: Odoo answered HTTP 500 reading crm.stage"
-    ]
+    errors = [ln for ln in failed.stderr.splitlines() if ln.startswith("Error")]
+    assert len(errors) == 1 and errors[0].startswith(message), failed.stderr
+    assert "Traceback" not in failed.stderr and PASSWORD not in failed.stderr
     resumed = cqrs("--db", db, "sync", "--format", "json", *odoo_args(fake))
     assert resumed.returncode == 0, resumed.stderr
     counts = {r["model"]: r for r in json.loads(resumed.stdout)["counts"]}

@@ -34,3 +34,12 @@ def test_normalized_datetimes_keep_their_format() -> None:
     assert rec.create_date == "2026-01-05T10:00:07Z" == rec.date_closed
     assert rec.write_date is None and rec.stage_id is None
     assert rec.user_id == 4 and rec.active is False
+
+
+def test_invalid_odoo_datetimes_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    for bad in ("2026-13-01 00:00:00", "2026-01-01", "yesterday"):
+        with pytest.raises(ValidationError):
+            OpportunityRecord.model_validate({"id": 1, "name": "x", "create_date": bad})
