@@ -217,3 +217,40 @@ def test_groups_resolve_by_name_without_ir_model_data(tmp_path: Path) -> None:
     del data["ir.model.data"]
     run_sync(without, SnapshotSource(data))
     assert records(events(with_xml), "User") == records(events(without), "User")
+
+
+def test_a_model_missing_from_a_snapshot_is_left_alone(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    run_sync(store, demo_source())
+    data = demo_data()
+    del data["crm.team"]
+    data["crm.stage"] = []  # present but empty: every stage is gone
+    head = store.log.head()
+    result = run_sync(store, SnapshotSource(data))
+    assert kinds(events(store, head)) == {"OdooStageDeleted": 4}
+    assert "file has no crm.team: left as it is in the file" in result.warnings
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.totals: dict[str, int | None] = {}
+        self.done: dict[str, int] = {}
+        self.finished: list[str] = []
+
+    def start(self, model: str, total: int | None) -> None:
+        self.totals[model] = total
+        self.done[model] = 0
+
+    def advance(self, model: str, records: int) -> None:
+        self.done[model] += records
+
+    def finish(self, model: str) -> None:
+        self.finished.append(model)
+
+
+def test_progress_is_told_totals_and_advances(tmp_path: Path) -> None:
+    rec = Recorder()
+    run_sync(new_store(tmp_path), demo_source(), progress=rec, page_size=5)
+    assert rec.totals == rec.done
+    assert rec.done["crm.lead"] == 23 and rec.done["res.users"] == 7
+    assert rec.finished == list(rec.totals)

@@ -20,11 +20,12 @@ COLUMNS = ["model", "created", "updated", "deleted", "unchanged", "invalid"]
 
 
 class RichProgress:
-    """One progress line per model on stderr (records read so far; totals are not known)."""
+    """One progress bar per model on stderr: records read of the records to read."""
 
     def __init__(self) -> None:
         from rich.console import Console
         from rich.progress import (
+            BarColumn,
             MofNCompleteColumn,
             Progress,
             SpinnerColumn,
@@ -33,7 +34,7 @@ class RichProgress:
         )
 
         self._bar = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(),
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=Console(stderr=True), transient=True,
         )
         self._tasks: dict[str, Any] = {}

@@ -45,4 +45,14 @@ class Source(Protocol):
         """Ids of every matching record, archived ones too."""
         ...
 
+    def search_count(self, model: str, domain: Domain) -> int:
+        """How many records match (archived ones too): the length of a progress bar."""
+        ...
+
+    def provides(self, model: str) -> bool:
+        """Whether the source holds `model` at all. A model it does not hold is left as it
+        is in the file (a snapshot without teams says nothing about teams), while a model
+        it holds with no records means they are all gone."""
+        ...
+
     def close(self) -> None: ...

@@ -153,6 +153,15 @@ class OdooSource:
         self._models[model] = chosen
         return chosen
 
+    def provides(self, model: str) -> bool:
+        return True  # every model the sync reads exists with the CRM (and HR) apps
+
+    def search_count(self, model: str, domain: Domain) -> int:
+        count: int = self._call(
+            self._model(model), "search_count", [list(domain)], {"context": CONTEXT}
+        )
+        return count
+
     def search_read(
         self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
     ) -> Iterator[list[Raw]]:

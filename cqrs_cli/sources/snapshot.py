@@ -48,6 +48,12 @@ class SnapshotSource:
             raise SourceError(f"{path}: a snapshot is a JSON object of model name → records")
         return cls(data, name=name)
 
+    def provides(self, model: str) -> bool:
+        return model in self._data or FALLBACK_MODELS.get(model, "") in self._data
+
+    def search_count(self, model: str, domain: Domain) -> int:
+        return len(self.search_ids(model, domain))
+
     def _records(self, model: str) -> Sequence[Raw]:
         if model in self._data:
             return self._data[model]

@@ -391,6 +391,9 @@ def _sync_model(
 ) -> None:
     model, source, conn = kind.MODEL, run.source, run.store.conn
     counts = run.result.counts.setdefault(model, ModelCounts())
+    if not source.provides(model):
+        run.result.warnings.append(f"{source.name} has no {model}: left as it is in the file")
+        return
     local = _load_local(conn, model)
     referenced = _referenced_partners(conn) if model == "res.partner" else None
     in_scope = scope(model, referenced)
@@ -400,7 +403,7 @@ def _sync_model(
         since = (datetime.strptime(cursor, ODOO_DT) - overlap).strftime(ODOO_DT)
         domain = [*in_scope, ("write_date", ">=", since), ("write_date", "<", until)]
     if run.progress:
-        run.progress.start(model, None)
+        run.progress.start(model, source.search_count(model, domain))
     for page in source.search_read(model, domain, kind.FIELDS, page_size=page_size):
         done = run.apply_page(kind, local, page, counts)
         if run.progress:
