@@ -88,7 +88,7 @@ class OdooError(Exception):
 class Fault:
     """Breaks matching calls. kind: http500, malformed, slow, access_error, access_denied."""
 
-    kind: str
+    kind: str  # also "no_result": a 200 answer without "result"
     model: str | None = None
     method: str | None = None
     skip: int = 0  # matching calls let through before the fault fires
@@ -490,6 +490,8 @@ class FakeOdoo:
         if fault and fault.kind == "malformed":
             self._send(handler, 200, b'{"jsonrpc": "2.0", "result": [{"id": 1,', "application/json")
             return
+        if fault and fault.kind == "no_result":
+            payload.pop("result", None)
         if fault and fault.kind == "slow":
             time.sleep(fault.delay)
         self._send(handler, 200, json.dumps(payload).encode(), "application/json")

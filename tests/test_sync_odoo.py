@@ -123,7 +123,9 @@ def test_groups_by_name_when_ir_model_data_is_denied(fake: FakeOdoo, tmp_path: P
     assert "base.group_system" in users[ADMIN]
 
 
-@pytest.mark.parametrize("kind", ["http500", "malformed", "slow", "access_error", "access_denied"])
+@pytest.mark.parametrize(
+    "kind", ["http500", "malformed", "slow", "access_error", "access_denied", "no_result"]
+)
 def test_a_fault_mid_run_keeps_committed_pages_and_the_next_sync_resumes(
     fake: FakeOdoo, tmp_path: Path, kind: str
 ) -> None:
@@ -229,3 +231,17 @@ def test_until_bound_defers_the_newest_writes_to_the_next_sync(
     (event,) = events(store, head)
     assert (event.type, event.stream_id) == ("OdooOpportunityUpdated", "5")
     assert event.data["changes"]["name"][1] == "Just now"
+
+
+def test_invalid_record_in_odoo_is_reported_and_the_rest_synced(
+    fake: FakeOdoo, tmp_path: Path
+) -> None:
+    store = new_store(tmp_path)
+    bad = fake.create("crm.lead", {"name": "Odd", "type": "opportunity", "probability": 150.0})
+    fake.write("hr.employee", 3, {"parent_id": 99})  # a manager that does not exist
+    result = run_sync(store, source(fake))
+    assert [(i.model, i.odoo_id, i.field) for i in result.invalid] == [
+        ("crm.lead", bad, "probability")
+    ]
+    assert result.counts["crm.lead"].created == 23 and result.events_appended == 59
+    assert result.warnings == ["employee 3: manager employee 99 does not exist"]

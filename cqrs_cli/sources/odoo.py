@@ -162,13 +162,25 @@ class OdooSource:
         )
         return count
 
+    def _list(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]
+              ) -> list[Any]:
+        result = self._call(model, method, args, kwargs)
+        # A proxy or a broken server can answer 200 with valid JSON but no list: taking that
+        # for "no more records" would make every stored record look deleted.
+        if not isinstance(result, list):
+            raise SourceError(
+                f"Odoo sent a malformed answer reading {model}: {method} returned "
+                f"{type(result).__name__}, not a list"
+            )
+        return result
+
     def search_read(
         self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
     ) -> Iterator[list[Raw]]:
         target = self._model(model)
         last = 0
         while True:
-            page: list[Raw] = self._call(
+            page: list[Raw] = self._list(
                 target,
                 "search_read",
                 [[*domain, ("id", ">", last)]],
@@ -187,7 +199,7 @@ class OdooSource:
         last = 0
         size = max(page_size, 5000)  # ids are tiny: fewer round trips
         while True:
-            page: list[int] = self._call(
+            page: list[int] = self._list(
                 target,
                 "search",
                 [[*domain, ("id", ">", last)]],

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -192,7 +192,7 @@ class _Run:
         batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]],
         upserts: list[tuple[Any, ...]],
         touches: list[tuple[Any, ...]],
-        deletions: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
+        deletions: Sequence[tuple[Any, ...]] = (),
         cursor: tuple[str, str, str] | None = None,
     ) -> None:
         log = self.store.log
