@@ -65,6 +65,7 @@ class SnapshotSource:
     ) -> Iterator[list[Raw]]:
         match = compile_domain(domain)
         wanted = ("id", *fields)
+        # Only the asked fields, as Odoo answers; a copy also keeps the caller's dict safe.
         page: list[Raw] = []
         records = self._records(model)
         valid = sorted(self._valid(model), key=_id)

@@ -14,8 +14,12 @@ EVENT_NAMESPACE = uuid.UUID("6f1d7c2a-3b9e-5a41-9c0d-2e8f4b7a1c55")
 _NOT_CONTENT = frozenset({"write_date"})
 
 
+# One encoder: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def content(record: dict[str, Any]) -> dict[str, Any]:
