@@ -254,3 +254,18 @@ def test_progress_is_told_totals_and_advances(tmp_path: Path) -> None:
     assert rec.totals == rec.done
     assert rec.done["crm.lead"] == 23 and rec.done["res.users"] == 7
     assert rec.finished == list(rec.totals)
+
+
+def test_the_legacy_import_feeds_the_sync_through_a_dict_snapshot(tmp_path: Path) -> None:
+    from cqrs_cli.sources.legacy import load_legacy
+    from tests.conftest import REPO
+
+    sample = REPO / "tests" / "legacy"
+    imported = load_legacy(sample / "data_lake_serving.json", sample / "users.json")
+    store = new_store(tmp_path)
+    result = run_sync(store, SnapshotSource(imported.snapshot, name="legacy"))
+    assert result.invalid == [] and result.events_appended > 0
+    assert result.counts["crm.lead"].created == imported.opportunities
+    assert {e.metadata["source"] for e in events(store)} == {"legacy"}
+    again = run_sync(store, SnapshotSource(imported.snapshot, name="legacy"))
+    assert again.events_appended == 0
