@@ -20,6 +20,7 @@ write_date (which has its own column), `content_hash` the sha256 of that text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -364,7 +365,8 @@ def run_sync(
         result.warnings.extend(employee_warnings(conn))
     except BaseException as exc:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        with store.log.transaction():
+        # Recording the failure must not hide it (e.g. when the file itself is the problem).
+        with contextlib.suppress(sqlite3.Error), store.log.transaction():
             conn.execute(
                 "UPDATE sync_runs SET status = 'failed', finished_at = ?, counts = ?,"
                 " events_appended = ?, error = ? WHERE id = ?",
