@@ -43,3 +43,19 @@ def test_invalid_odoo_datetimes_are_refused() -> None:
     for bad in ("2026-13-01 00:00:00", "2026-01-01", "yesterday"):
         with pytest.raises(ValidationError):
             OpportunityRecord.model_validate({"id": 1, "name": "x", "create_date": bad})
+
+
+def test_plain_equals_model_dump_for_every_record_type() -> None:
+    from cqrs_cli.records import RECORD_BY_MODEL
+    from cqrs_cli.sync.engine import plain
+    from tests.conftest import demo_data
+
+    data = demo_data()
+    seen = set()
+    for model, kind in RECORD_BY_MODEL.items():
+        for raw in data[model]:
+            rec = kind.model_validate({**raw, "groups": ["base.group_system"]}
+                                      if model == "res.users" else raw)
+            assert plain(rec) == rec.model_dump(mode="json")
+            seen.add(model)
+    assert seen == set(RECORD_BY_MODEL)
