@@ -15,15 +15,15 @@ import typer
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
 
 Url = Annotated[
-    str | None, typer.Option("--url", help="Odoo URL, e.g. https://crm.example.com [env ODOO_URL].")
+    str | None, typer.Option("--url", help="Odoo URL, e.g. https://crm.example.com (env ODOO_URL).")
 ]
-Database = Annotated[str | None, typer.Option("--database", help="Odoo database [env ODOO_DB].")]
-User = Annotated[str | None, typer.Option("--user", help="Odoo login [env ODOO_USER].")]
+Database = Annotated[str | None, typer.Option("--database", help="Odoo database (env ODOO_DB).")]
+User = Annotated[str | None, typer.Option("--user", help="Odoo login (env ODOO_USER).")]
 Password = Annotated[
     str | None,
     typer.Option(
         "--password",
-        help="Password or API key [env ODOO_PASSWORD]. Never printed, logged or stored.",
+        help="Password or API key (env ODOO_PASSWORD). Never printed, logged or stored.",
         show_default=False,
     ),
 ]
