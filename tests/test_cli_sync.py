@@ -131,3 +131,21 @@ def test_export_then_sync_from_the_file_equals_the_odoo_sync(
     records = [sorted((e["stream_type"], e["stream_id"], json.dumps(e["data"], sort_keys=True))
                       for e in json.loads(s.stdout)) for s in show]
     assert len(records[0]) == 59 and records[0] == records[1]
+
+
+def test_concurrent_syncs_append_each_event_once(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.db")
+    assert cqrs("--db", db, "migrate").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ODOO_", "CQRS_"))}
+    env["PYTHONPATH"] = str(REPO)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "cqrs_cli", "--db", db, "-q", "sync", "--demo",
+                          "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
+    assert sum(json.loads(out)["events_appended"] for out, _ in outs) == 59
+    shown = json.loads(cqrs("--db", db, "events", "--format", "json").stdout)
+    assert len(shown) == 59 and len({(e["stream_type"], e["stream_id"]) for e in shown}) == 59
