@@ -149,3 +149,15 @@ def test_concurrent_syncs_append_each_event_once(tmp_path: Path) -> None:
     assert sum(json.loads(out)["events_appended"] for out, _ in outs) == 59
     shown = json.loads(cqrs("--db", db, "events", "--format", "json").stdout)
     assert len(shown) == 59 and len({(e["stream_type"], e["stream_id"]) for e in shown}) == 59
+
+
+def test_cli_start_up_does_not_load_the_sync_machinery() -> None:
+    code = (
+        "import sys, cqrs_cli.cli; "
+        "print([m for m in ('pydantic', 'odoorpc', 'cqrs_cli.sync', 'cqrs_cli.records') "
+        "if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,9 +12,13 @@ from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
 from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, odoo_login
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.output import check_format, emit_rows
-from cqrs_cli.sources.base import Source
-from cqrs_cli.store.files import Store
-from cqrs_cli.sync import SyncResult, run_sync
+
+# The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
+# start-up, and so every read command, does not pay for them.
+if TYPE_CHECKING:
+    from cqrs_cli.sources.base import Source
+    from cqrs_cli.store.files import Store
+    from cqrs_cli.sync import SyncResult
 
 COLUMNS = ["model", "created", "updated", "deleted", "unchanged", "invalid"]
 
@@ -116,6 +120,8 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
     """Pull users, employees, teams, stages, accounts and opportunities into the event log."""
+    from cqrs_cli.sync import run_sync
+
     fmt = check_format(fmt)
     source = pick_source(demo, from_file, url, database, user, password, timeout)
     try:
