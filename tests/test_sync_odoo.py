@@ -78,6 +78,11 @@ def test_mutations_produce_exactly_the_expected_events(fake: FakeOdoo, tmp_path:
     assert by[("crm.lead", str(new_id))]["record"]["expected_revenue"] == 1234.5
     assert by[("crm.lead", "3")]["record"]["id"] == 3
     assert run_sync(store, source(fake)).events_appended == 0
+    assert run_sync(store, source(fake), full=True).events_appended == 0
+    fake.unlink("crm.lead", 9)
+    head = store.log.head()
+    assert run_sync(store, source(fake), full=True).counts["crm.lead"].deleted == 1
+    assert summary(events(store, head)) == [("OdooOpportunityDeleted", "9")]
 
 
 def test_a_partner_newly_referenced_is_fetched_although_it_is_old(

@@ -351,7 +351,7 @@ def run_sync(
 
     Incremental (a live Odoo, not `full`): reads records with `cursor - overlap <=
     write_date < until`, `until = now - buffer` fixed at the start, and moves the cursor to
-    `until` once a model is done. Deletions always come from the full id list.
+    `until` once a model is done. Deletions come from the full id list of the scope.
     """
     start = clock()
     incremental = source.incremental and not full
@@ -413,7 +413,10 @@ def _sync_model(
         domain = [*in_scope, ("write_date", ">=", since), ("write_date", "<", until)]
     if run.progress:
         run.progress.start(model, source.search_count(model, domain))
+    read_ids: set[int] = set()
     for page in source.search_read(model, domain, kind.FIELDS, page_size=page_size):
+        # Invalid records count too: they are still in the source, so not deleted.
+        read_ids.update(r["id"] for r in page if isinstance(r.get("id"), int))
         done = run.apply_page(kind, local, page, counts)
         if run.progress:
             run.progress.advance(model, done)
@@ -425,7 +428,12 @@ def _sync_model(
                 model, [("id", "in", missing)], kind.FIELDS, page_size=page_size
             ):
                 run.apply_page(kind, local, page, counts)
-    present = set(source.search_ids(model, in_scope, page_size=page_size))
+    # A whole read of the scope is already the list of ids; after a write_date-filtered
+    # read, ask for the ids.
+    present = (
+        read_ids if cursor is None
+        else set(source.search_ids(model, in_scope, page_size=page_size))
+    )
     run.finish_model(kind, local, present, counts, until if source.incremental else None)
     if run.progress:
         run.progress.finish(model)
