@@ -37,6 +37,10 @@ class _Group(TyperGroup):
             _fail(exc.message, exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader went away (`cqrs events | head`): stop quietly, like other tools.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - flush at exit must not fail again
+            raise typer.Exit(0) from None
         except sqlite3.OperationalError as exc:
             if os.environ.get("CQRS_DEBUG") == "1":
                 raise

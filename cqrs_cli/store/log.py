@@ -60,6 +60,23 @@ class RecordedEvent:
     hash: str
 
 
+def _check_expected(
+    stream_type: str, stream_id: str, expected: ExpectedVersion, actual: int
+) -> None:
+    if expected == ANY:
+        return
+    if expected == NO_STREAM:
+        wanted = 0
+    elif isinstance(expected, int) and not isinstance(expected, bool) and expected >= 0:
+        wanted = expected
+    else:
+        raise ValueError(
+            f"expected_version must be an int >= 0, 'any' or 'no stream': {expected!r}"
+        )
+    if wanted != actual:
+        raise ConcurrencyError(stream_type, stream_id, expected, actual)
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -122,99 +139,78 @@ class EventLog:
     def append_many(
         self, batches: Iterable[tuple[str, str, Sequence[NewEvent], ExpectedVersion]]
     ) -> list[int]:
-        """Append to several streams in one transaction: all of them or none."""
+        """Append to several streams in one transaction: all of them or none.
+
+        Per-stream work is batched (one query for known ids, one per chunk of streams for
+        their versions) because a sync appends one event to each of many streams.
+        """
         with self.transaction():
-            batches = list(batches)
-            seen = self._stored_ids([e.event_id for _, _, events, _ in batches for e in events])
-            metadata_json: dict[int, tuple[object, str]] = {}
-            rows: list[tuple[Any, ...]] = []
-            for stream_type, stream_id, events, expected in batches:
+            pending: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
+            listed = [(t, str(i), list(evs), exp) for t, i, evs, exp in batches]
+            seen = self._stored_ids([e.event_id for _, _, evs, _ in listed for e in evs])
+            for stream_type, stream_id, events, expected in listed:
                 fresh = []
                 for event in events:
                     if event.event_id not in seen:  # stored already: a no-op, forever
                         seen.add(event.event_id)
                         fresh.append(event)
                 if fresh:
-                    rows.extend(
-                        self._stream_rows(
-                            stream_type, str(stream_id), fresh, expected, metadata_json
-                        )
-                    )
-            if rows:
-                self.conn.executemany(
-                    f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
-                )
+                    pending.append((stream_type, stream_id, fresh, expected))
+            if not pending:
+                return []
+            versions = self._stream_versions({(t, i) for t, i, _, _ in pending})
+            position, prev_hash = self._tail_state()
+            recorded_at = self._clock()
+            metadata_json: dict[int, tuple[object, str]] = {}
+            rows: list[tuple[Any, ...]] = []
+            for stream_type, stream_id, events, expected in pending:
+                version = versions.get((stream_type, stream_id), 0)
+                _check_expected(stream_type, stream_id, expected, version)
+                for event in events:
+                    position += 1
+                    version += 1
+                    data = canonical_json(event.data)
+                    # A sync shares metadata objects across events: serialize each once.
+                    cached = metadata_json.get(id(event.metadata))
+                    if cached is None or cached[0] is not event.metadata:
+                        dumped = event.metadata.model_dump(exclude_none=True)
+                        cached = (event.metadata, canonical_json(dumped))
+                        metadata_json[id(event.metadata)] = cached
+                    metadata = cached[1]
+                    digest = event_hash(
+                        prev_hash, position, event.event_id, stream_type, stream_id, version,
+                        event.type, event.schema_version, data, metadata, recorded_at,
+                    )  # fmt: skip
+                    rows.append((
+                        position, event.event_id, stream_type, stream_id, version, event.type,
+                        event.schema_version, data, metadata, recorded_at, digest,
+                    ))  # fmt: skip
+                    prev_hash = digest
+                versions[(stream_type, stream_id)] = version
+            self.conn.executemany(
+                f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            self._tail = (position, prev_hash)
             return [row[0] for row in rows]
 
-    def _stream_rows(
-        self,
-        stream_type: str,
-        stream_id: str,
-        events: Sequence[NewEvent],
-        expected: ExpectedVersion,
-        metadata_json: dict[int, tuple[object, str]],
-    ) -> list[tuple[Any, ...]]:
-        actual = self.stream_version(stream_type, stream_id)
-        if expected == NO_STREAM:
-            expected_int: int | None = 0
-        elif expected == ANY:
-            expected_int = None
-        elif isinstance(expected, int) and not isinstance(expected, bool) and expected >= 0:
-            expected_int = expected
-        else:
-            raise ValueError(
-                f"expected_version must be an int >= 0, 'any' or 'no stream': {expected!r}"
-            )
-        if expected_int is not None and expected_int != actual:
-            raise ConcurrencyError(stream_type, stream_id, expected, actual)
-        position, prev_hash = self._tail_state()
-        recorded_at = self._clock()
-        rows = []
-        version = actual
-        for event in events:
-            position += 1
-            version += 1
-            data = canonical_json(event.data)
-            # A sync shares one metadata object across its events: serialize it once.
-            cached = metadata_json.get(id(event.metadata))
-            if cached is None or cached[0] is not event.metadata:
-                cached = (
-                    event.metadata,
-                    canonical_json(event.metadata.model_dump(exclude_none=True)),
-                )
-                metadata_json[id(event.metadata)] = cached
-            metadata = cached[1]
-            digest = event_hash(
-                prev_hash,
-                position,
-                event.event_id,
-                stream_type,
-                stream_id,
-                version,
-                event.type,
-                event.schema_version,
-                data,
-                metadata,
-                recorded_at,
-            )
-            rows.append(
-                (
-                    position,
-                    event.event_id,
-                    stream_type,
-                    stream_id,
-                    version,
-                    event.type,
-                    event.schema_version,
-                    data,
-                    metadata,
-                    recorded_at,
-                    digest,
-                )
-            )
-            prev_hash = digest
-        self._tail = (position, prev_hash)
-        return rows
+    def _stream_versions(self, streams: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Current version of each stream that exists (absent ones are at 0)."""
+        found: dict[tuple[str, str], int] = {}
+        pairs = sorted(streams)
+        for start in range(0, len(pairs), _ID_CHUNK // 2):
+            chunk = pairs[start : start + _ID_CHUNK // 2]
+            values = ",".join("(?,?)" for _ in chunk)
+            params = [part for pair in chunk for part in pair]
+            # The VALUES list drives the query so each stream is one index seek.
+            for stream_type, stream_id, version in self.conn.execute(
+                "SELECT v.column1, v.column2, (SELECT max(e.version) FROM events e"
+                "  WHERE e.stream_type = v.column1 AND e.stream_id = v.column2)"
+                f" FROM (VALUES {values}) v",
+                params,
+            ):
+                if version is not None:
+                    found[(stream_type, stream_id)] = version
+        return found
 
     def _stored_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of these event ids the log already holds."""
