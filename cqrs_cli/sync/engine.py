@@ -179,10 +179,13 @@ class _Run:
         data: dict[str, Any] = {"record": record}
         if changed is not None:
             data["changes"] = changed
-        return NewEvent(
+        # Every field here is built by this module from a validated record, so skip
+        # pydantic's re-validation of the envelope (a tenth of a large initial sync).
+        return NewEvent.model_construct(
             type=event_type(model, change),
             data=data,
             event_id=diffing.event_id(model, odoo_id, version, change, chash),
+            schema_version=1,
             metadata=self._metadata_for(record.get("write_date")),
         )
 
