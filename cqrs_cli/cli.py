@@ -13,7 +13,17 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
-from cqrs_cli.commands import events, migrate, verify
+from cqrs_cli.commands import (
+    events,
+    metrics,
+    migrate,
+    rebuild,
+    status,
+    users,
+    verify,
+    view,
+    whoami,
+)
 from cqrs_cli.commands.common import AppState
 from cqrs_cli.errors import EXIT_ERROR, CqrsError
 
@@ -85,6 +95,12 @@ def root(
 app.add_typer(migrate.app, name="migrate")
 app.command("verify")(verify.run)
 app.command("events")(events.run)
+app.command("view")(view.run)
+app.command("whoami-can-see")(whoami.run)
+app.command("metrics")(metrics.run)
+app.command("users")(users.run)
+app.command("status")(status.run)
+app.command("rebuild")(rebuild.run)
 
 
 def main() -> None:
