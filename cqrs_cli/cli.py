@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
 from cqrs_cli.commands import (
+    dead_letters,
     events,
     metrics,
     migrate,
@@ -101,6 +102,7 @@ app.command("metrics")(metrics.run)
 app.command("users")(users.run)
 app.command("status")(status.run)
 app.command("rebuild")(rebuild.run)
+app.command("dead-letters")(dead_letters.run)
 
 
 def main() -> None:
