@@ -107,7 +107,12 @@ class AccessMatrix(OrgProjection):
             if gone:
                 conn.executemany(f"DELETE FROM {opps} WHERE id = ?", gone)
             if kept:
-                conn.executemany(f"INSERT OR REPLACE INTO {opps} VALUES (?, ?, ?, ?)", kept)
+                conn.executemany(
+                    f"INSERT INTO {opps} VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "user_id = excluded.user_id, company_id = excluded.company_id, "
+                    "partner_id = excluded.partner_id",
+                    kept,
+                )
             self._opps.clear()
         self.end_batch(conn)
 

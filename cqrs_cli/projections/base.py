@@ -81,6 +81,9 @@ class Projection:
         self.suffix = suffix
         self.settings = settings or Settings()
         self.conn: sqlite3.Connection | None = None
+        # Bulk mode (a rebuild into scratch tables): the secondary indexes are created only
+        # at the swap, so fan-out updates join a temporary table in one scan instead.
+        self.bulk = False
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -152,6 +155,44 @@ def is_opportunity(record: dict[str, Any]) -> bool:
 def dumps(value: Any) -> str:
     """Deterministic JSON, so a rebuilt table is byte-identical to the incremental one."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fan_out(
+    conn: sqlite3.Connection,
+    table: str,
+    key: str,
+    assignments: dict[str, str],
+    rows: list[tuple[Any, ...]],
+    *,
+    bulk: bool,
+) -> None:
+    """Set columns of every row of `table` whose `key` is in `rows`.
+
+    `rows` are (key, v0, v1, ...); `assignments` maps a column to an SQL expression over
+    `{v0}`, `{v1}`, ... With indexes, one indexed UPDATE per key; in bulk mode (no
+    indexes yet) one UPDATE ... FROM a temporary table, a single scan of `table`.
+    """
+    if not rows:
+        return
+    width = len(rows[0]) - 1
+    if not bulk:
+        names = {f"v{i}": f":v{i}" for i in range(width)}
+        sets = ", ".join(f"{c} = {e.format(**names)}" for c, e in assignments.items())
+        conn.executemany(
+            f"UPDATE {table} SET {sets} WHERE {key} = :k",
+            [{"k": r[0], **{f"v{i}": r[i + 1] for i in range(width)}} for r in rows],
+        )
+        return
+    names = {f"v{i}": f"f.v{i}" for i in range(width)}
+    sets = ", ".join(f"{c} = {e.format(**names)}" for c, e in assignments.items())
+    cols = ", ".join(["k PRIMARY KEY", *(f"v{i}" for i in range(width))])
+    conn.execute("DROP TABLE IF EXISTS temp.fan_out")
+    conn.execute(f"CREATE TEMP TABLE fan_out ({cols})")
+    conn.executemany(
+        f"INSERT OR REPLACE INTO temp.fan_out VALUES ({','.join('?' * (width + 1))})", rows
+    )
+    conn.execute(f"UPDATE {table} SET {sets} FROM temp.fan_out f WHERE {table}.{key} = f.k")
+    conn.execute("DROP TABLE temp.fan_out")
 
 
 class Mirror:

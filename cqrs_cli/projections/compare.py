@@ -58,6 +58,8 @@ def compare_with_rebuild(
         result: dict[str, list[str]] = {}
         with store.log.transaction() as conn:
             for projection in scratch:
+                for sql in projection.index_sql():  # materializing reads by user
+                    conn.execute(sql)
                 live = make(projection.name, settings=settings)
                 materialize(conn, live)
                 materialize(conn, projection)

@@ -147,7 +147,13 @@ class DashboardMetrics(OrgProjection):
             if gone:
                 conn.executemany(f"DELETE FROM {opps} WHERE id = ?", gone)
             if kept:
-                conn.executemany(f"INSERT OR REPLACE INTO {opps} VALUES (?, ?, ?, ?, ?, ?)", kept)
+                conn.executemany(
+                    f"INSERT INTO {opps} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    " user_id = excluded.user_id, active = excluded.active,"
+                    " stage_id = excluded.stage_id, expected_revenue = excluded.expected_revenue,"
+                    " probability = excluded.probability",
+                    kept,
+                )
             self._opps.clear()
         self.end_batch(conn)
 

@@ -10,6 +10,7 @@ from cqrs_cli.event_types import types_of
 from cqrs_cli.projections.base import (
     Index,
     Mirror,
+    fan_out,
     handles,
     is_deleted,
     is_opportunity,
@@ -25,16 +26,17 @@ COLUMNS = (
     "partner_id", "account", "team_id", "team", "company_id", "expected_revenue",
     "probability", "date_deadline", "date_closed", "create_date", "write_date",
 )
-# Status from the stage, in SQL, for the fan-out of a stage change (DESIGN.md §4).
-_STATUS_SQL = "CASE WHEN active = 0 THEN 'lost' WHEN ? THEN 'won' ELSE 'open' END"
 
 
-def status_of(record: dict[str, Any], stage: dict[str, Any] | None) -> str:
-    if not record.get("active", True):
-        return "lost"
-    if stage is not None and stage.get("is_won"):
-        return "won"
-    return "open"
+def _upsert(table: str) -> str:
+    # An upsert rewrites only the index entries whose column changed; REPLACE would delete
+    # and re-insert the row in all five indexes.
+    marks = ",".join("?" * len(COLUMNS))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+    return (
+        f"INSERT INTO {table} ({','.join(COLUMNS)}) VALUES ({marks}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
 
 
 class OpportunityView(OrgProjection):
@@ -77,59 +79,53 @@ class OpportunityView(OrgProjection):
     def flush(self, conn: sqlite3.Connection) -> None:
         view = self.t("opportunity_view")
         users = self.records("res.users")
+        bulk = self.bulk
         if self.changed["res.users"]:
-            rows = [(users.get(u, {}).get("login"), users.get(u, {}).get("name"), u)
+            rows = [(u, users.get(u, {}).get("login"), users.get(u, {}).get("name"))
                     for u in sorted(self.changed["res.users"])]
-            conn.executemany(
-                f"UPDATE {view} SET salesperson_login = ?, salesperson_name = ? WHERE user_id = ?",
-                rows,
-            )
-            conn.executemany(
-                f"UPDATE {view} SET manager_login = ?, manager_name = ? WHERE manager_id = ?",
-                rows,
-            )
+            fan_out(conn, view, "user_id",
+                    {"salesperson_login": "{v0}", "salesperson_name": "{v1}"}, rows, bulk=bulk)
+            fan_out(conn, view, "manager_id",
+                    {"manager_login": "{v0}", "manager_name": "{v1}"}, rows, bulk=bulk)
         if self.hierarchy_changed() and self.previous_hierarchy is not None:
             before = self.previous_hierarchy.manager_of
             after = self.hierarchy().manager_of
             moved = [u for u in set(before) | set(after) if before.get(u) != after.get(u)]
-            conn.executemany(
-                f"UPDATE {view} SET manager_id = ?, manager_login = ?, manager_name = ? "
-                "WHERE user_id = ?",
-                [(*self._person(after.get(u)), u) for u in sorted(moved)],
+            fan_out(
+                conn, view, "user_id",
+                {"manager_id": "{v0}", "manager_login": "{v1}", "manager_name": "{v2}"},
+                [(u, *self._person(after.get(u))) for u in sorted(moved)], bulk=bulk,
             )
         stages = self.records("crm.stage")
         if self.changed["crm.stage"]:
-            conn.executemany(
-                f"UPDATE {view} SET stage = ?, stage_sequence = ?, status = {_STATUS_SQL} "
-                "WHERE stage_id = ?",
+            fan_out(
+                conn, view, "stage_id",
+                {"stage": "{v0}", "stage_sequence": "{v1}",
+                 "status": "CASE WHEN active = 0 THEN 'lost' WHEN {v2} THEN 'won' ELSE 'open' END"},
                 [
-                    (s.get("name"), s.get("sequence"), int(bool(s.get("is_won"))), sid)
-                    if (s := stages.get(sid)) is not None else (None, None, 0, sid)
+                    (sid, s.get("name"), s.get("sequence"), int(bool(s.get("is_won"))))
+                    if (s := stages.get(sid)) is not None else (sid, None, None, 0)
                     for sid in sorted(self.changed["crm.stage"])
                 ],
+                bulk=bulk,
             )
         accounts = self.records("res.partner")
         if self.changed["res.partner"]:
-            conn.executemany(
-                f"UPDATE {view} SET account = ? WHERE partner_id = ?",
-                [(accounts.get(a, {}).get("name"), a) for a in sorted(self.changed["res.partner"])],
-            )
+            changed = sorted(self.changed["res.partner"])
+            named = [(a, accounts.get(a, {}).get("name")) for a in changed]
+            fan_out(conn, view, "partner_id", {"account": "{v0}"}, named, bulk=bulk)
         teams = self.records("crm.team")
         if self.changed["crm.team"]:
-            conn.executemany(
-                f"UPDATE {view} SET team = ? WHERE team_id = ?",
-                [(teams.get(t, {}).get("name"), t) for t in sorted(self.changed["crm.team"])],
-            )
+            fan_out(conn, view, "team_id", {"team": "{v0}"},
+                    [(t, teams.get(t, {}).get("name")) for t in sorted(self.changed["crm.team"])],
+                    bulk=bulk)
         if self._opps:
             gone = [(i,) for i, r in self._opps.items() if r is None]
-            rows_ = [self._row(r) for r in self._opps.values() if r is not None]
+            rows_ = self._rows([r for r in self._opps.values() if r is not None])
             if gone:
                 conn.executemany(f"DELETE FROM {view} WHERE id = ?", gone)
             if rows_:
-                marks = ",".join("?" * len(COLUMNS))
-                conn.executemany(
-                    f"INSERT OR REPLACE INTO {view} ({','.join(COLUMNS)}) VALUES ({marks})", rows_
-                )
+                conn.executemany(_upsert(view), rows_)
             self._opps.clear()
         self.end_batch(conn)
 
@@ -143,21 +139,33 @@ class OpportunityView(OrgProjection):
             return uid, None, None
         return uid, user.get("login"), user.get("name")
 
-    def _row(self, r: dict[str, Any]) -> tuple[Any, ...]:
-        stage = self.records("crm.stage").get(r.get("stage_id"))  # type: ignore[arg-type]
-        account = self.records("res.partner").get(r.get("partner_id"))  # type: ignore[arg-type]
-        team = self.records("crm.team").get(r.get("team_id"))  # type: ignore[arg-type]
-        uid = r.get("user_id")
-        _, login, name = self._person(uid)
-        manager = self.hierarchy().manager_of.get(uid) if uid is not None else None
-        _, m_login, m_name = self._person(manager)
-        return (
-            r["id"], r.get("name"), status_of(r, stage), int(bool(r.get("active", True))),
-            r.get("stage_id"), stage.get("name") if stage else None,
-            stage.get("sequence") if stage else None, uid, login, name, manager, m_login,
-            m_name, r.get("partner_id"), account.get("name") if account else None,
-            r.get("team_id"), team.get("name") if team else None, r.get("company_id"),
-            float(r.get("expected_revenue") or 0.0), float(r.get("probability") or 0.0),
-            r.get("date_deadline"), r.get("date_closed"), r.get("create_date"),
-            r.get("write_date"),
-        )
+    def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """View rows for opportunity records; lookups hoisted out of the loop (hot path)."""
+        users = self.records("res.users")
+        stages = self.records("crm.stage")
+        accounts = self.records("res.partner")
+        teams = self.records("crm.team")
+        manager_of = self.hierarchy().manager_of
+        nobody: dict[str, Any] = {}
+        out = []
+        for r in records:
+            get = r.get
+            stage = stages.get(get("stage_id")) or nobody  # type: ignore[arg-type]
+            uid = get("user_id")
+            user = users.get(uid) or nobody  # type: ignore[arg-type]
+            manager = manager_of.get(uid) if uid is not None else None
+            boss = users.get(manager) or nobody  # type: ignore[arg-type]
+            active = bool(get("active", True))
+            status = "lost" if not active else ("won" if stage.get("is_won") else "open")
+            out.append((
+                r["id"], get("name"), status, int(active), get("stage_id"), stage.get("name"),
+                stage.get("sequence"), uid, user.get("login"), user.get("name"), manager,
+                boss.get("login"), boss.get("name"), get("partner_id"),
+                (accounts.get(get("partner_id")) or nobody).get("name"),  # type: ignore[arg-type]
+                get("team_id"),
+                (teams.get(get("team_id")) or nobody).get("name"),  # type: ignore[arg-type]
+                get("company_id"), float(get("expected_revenue") or 0.0),
+                float(get("probability") or 0.0), get("date_deadline"), get("date_closed"),
+                get("create_date"), get("write_date"),
+            ))
+        return out

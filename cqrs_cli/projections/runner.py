@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from json import loads
 from typing import Any
 
 from cqrs_cli.errors import CqrsError
@@ -19,8 +20,10 @@ from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.base import Projection, Settings
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import RecordedEvent, utc_now_iso
+from cqrs_cli.store.upcasting import UPCASTERS
 
 BATCH = 5000
+CACHE_KB = 32_768
 SCRATCH = "__rebuild"
 
 CURRENT, BEHIND, PAUSED, REBUILD_NEEDED = "current", "behind", "paused", "rebuild_needed"
@@ -110,7 +113,9 @@ def status(store: Store, names: Sequence[str] = NAMES) -> tuple[int, list[Projec
 
 
 def _ensure_tables(conn: sqlite3.Connection, projection: Projection) -> None:
-    for sql in projection.create_sql() + projection.index_sql():
+    # Bulk (scratch) tables get their secondary indexes at the swap: building an index once
+    # over the finished table is cheaper than keeping it up to date through a replay.
+    for sql in projection.create_sql() + ([] if projection.bulk else projection.index_sql()):
         conn.execute(sql)
 
 
@@ -194,23 +199,47 @@ def catch_up(
     return runner.report
 
 
+def _pages(store: Store, after: int, size: int) -> Iterator[list[RecordedEvent]]:
+    """The log in pages, decoded for projections only: upcast data, metadata left out.
+
+    Projections never read metadata, and skipping its JSON (and the full `read_all`
+    envelope) is a fifth of the cost of a replay. The bus gets full events from the log.
+    """
+    upcast = UPCASTERS.upcast
+    low = after
+    while True:
+        rows = store.conn.execute(
+            "SELECT position, event_id, stream_type, stream_id, version, type, schema_version,"
+            " data, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (low, size),
+        ).fetchall()
+        if not rows:
+            return
+        page = []
+        for pos, eid, st, sid, ver, typ, sv, data, rec_at, digest in rows:
+            sv, payload = upcast(typ, sv, loads(data))
+            page.append(RecordedEvent(pos, eid, st, sid, ver, typ, sv, payload, {}, rec_at, digest))
+        yield page
+        if len(rows) < size:
+            return
+        low = rows[-1][0]
+
+
+def _roomy_cache(conn: sqlite3.Connection) -> None:
+    # A replay touches the view tables all over; SQLite's default 2 MB page cache makes
+    # every batch re-read them from the OS. 32 MB keeps a 100k-opportunity view hot.
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
+
+
 def _replay(store: Store, after: int, feed: Callable[[list[RecordedEvent]], None],
             batch: int, progress: Callable[[int], None] | None = None) -> int:
-    pending: list[RecordedEvent] = []
+    _roomy_cache(store.conn)
     count = 0
-    for event in store.log.read_all(after, page_size=batch):
-        pending.append(event)
-        if len(pending) >= batch:
-            feed(pending)
-            count += len(pending)
-            if progress:
-                progress(len(pending))
-            pending = []
-    if pending:
-        feed(pending)
-        count += len(pending)
+    for page in _pages(store, after, batch):
+        feed(page)
+        count += len(page)
         if progress:
-            progress(len(pending))
+            progress(len(page))
     return count
 
 
@@ -271,6 +300,8 @@ def rebuild_into_scratch(
     position they reached. `drop_scratch` removes them; `swap_in` makes them live.
     """
     scratch = [make(name, suffix=SCRATCH, settings=settings) for name in names]
+    for projection in scratch:
+        projection.bulk = True
     with store.log.transaction() as conn:
         for projection in scratch:
             _drop(conn, projection)
@@ -312,7 +343,7 @@ def swap_in(store: Store, scratch: Sequence[Projection], position: int, *,
             batch: int = BATCH) -> None:
     """Catch the scratch tables up to the head and make them live, in one transaction."""
     with store.log.transaction() as conn:
-        events = list(store.log.read_all(position, page_size=batch))
+        events = [e for page in _pages(store, position, batch) for e in page]
         if events:
             for projection in scratch:
                 projection.begin(conn)
