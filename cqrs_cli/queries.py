@@ -63,12 +63,6 @@ def _logins(users: list[dict[str, Any]], limit: int = 20) -> str:
     return shown + (f" (and {len(users) - limit} more)" if len(users) > limit else "")
 
 
-def _person(uid: int | None, login: str | None, name: str | None) -> dict[str, Any] | None:
-    if uid is None:
-        return None
-    return {"id": uid, "login": login, "name": name}
-
-
 def visible_opportunities(
     store: Store,
     user_id: int,
@@ -95,19 +89,22 @@ def visible_opportunities(
         " v.manager_name, v.partner_id, v.account, a.reason"
         f" FROM ({sql}) a JOIN opportunity_view v ON v.id = a.opportunity_id"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY v.id",
+        + " ORDER BY a.opportunity_id",
         params,
-    )
+    ).fetchall()
+    # Rows come in opportunity id order (the matrix key); building the items is the hot
+    # part of a query, so it stays a flat comprehension.
     return [
         {
-            "id": r[0], "name": r[1], "status": r[2], "stage": r[3],
-            "expected_revenue": r[4], "probability": r[5],
-            "salesperson": _person(r[6], r[7], r[8]),
-            "manager": _person(r[9], r[10], r[11]),
-            "account": {"id": r[12], "name": r[13]} if r[12] is not None else None,
-            "reason": r[14],
+            "id": oid, "name": name, "status": st, "stage": stg,
+            "expected_revenue": rev, "probability": prob,
+            "salesperson": None if uid is None else {"id": uid, "login": ulog, "name": unam},
+            "manager": None if mid is None else {"id": mid, "login": mlog, "name": mnam},
+            "account": None if pid is None else {"id": pid, "name": acc},
+            "reason": reason,
         }
-        for r in rows
+        for (oid, name, st, stg, rev, prob, uid, ulog, unam, mid, mlog, mnam, pid, acc,
+             reason) in rows
     ]
 
 
@@ -118,7 +115,7 @@ def can_see(store: Store, user_id: int, *, settings: Settings | None = None,
     with store.log.transaction() as conn:
         matrix.refresh(conn, user_id)
     sql, params = matrix.visible_sql(store.conn, user_id)
-    rows = store.conn.execute(f"SELECT * FROM ({sql}) ORDER BY 1", params).fetchall()
+    rows = store.conn.execute(sql, params).fetchall()
     accounts = sorted({r[3] for r in rows if r[3] is not None})
     out: dict[str, Any] = {
         "opportunities": [r[0] for r in rows],

@@ -2,9 +2,9 @@
 
 `user_access_matrix` holds one row per user (their access, companies, cache state);
 `user_access_rows` holds the visible set of each salesperson as an indexed
-(user_id, opportunity_id) key. Administrators and all-documents users see every
-opportunity of their companies, so their sets are answered from `uam_opportunities`
-without being expanded row by row.
+(user_id, opportunity_id) key, with the reason and the opportunity's account.
+Administrators and all-documents users see every opportunity of their companies, so
+their sets are answered from `uam_opportunities` without being expanded row by row.
 
 Events only mark users dirty; a user's rows are recomputed when read while dirty or
 older than the TTL, so replaying a million events does not expand anybody's set.
@@ -46,7 +46,7 @@ class AccessMatrix(OrgProjection):
         )""",
         "user_access_rows": """(
             user_id INTEGER NOT NULL, opportunity_id INTEGER NOT NULL, reason TEXT NOT NULL,
-            via TEXT, PRIMARY KEY (user_id, opportunity_id)
+            via TEXT, partner_id INTEGER, PRIMARY KEY (user_id, opportunity_id)
         ) WITHOUT ROWID""",
         "uam_opportunities": """(
             id INTEGER PRIMARY KEY, user_id INTEGER, company_id INTEGER, partner_id INTEGER
@@ -163,9 +163,9 @@ class AccessMatrix(OrgProjection):
         conn.execute(f"DELETE FROM {rows} WHERE user_id = ?", (user_id,))
         if access == hierarchy.OWN_DOCUMENTS:
             conn.execute(
-                f"INSERT INTO {rows} (user_id, opportunity_id, reason, via) "
+                f"INSERT INTO {rows} (user_id, opportunity_id, reason, via, partner_id) "
                 f"SELECT :u, o.id, {_REASON_SQL}, "
-                f"{self._via_sql()} "
+                f"{self._via_sql()}, o.partner_id "
                 f"FROM {self.t('uam_opportunities')} o WHERE ("
                 "o.user_id = :u OR o.user_id IS NULL OR o.user_id IN "
                 f"(SELECT sub_id FROM {self.t('uam_subordinates')} WHERE user_id = :u)) "
@@ -190,7 +190,8 @@ class AccessMatrix(OrgProjection):
         )
 
     def visible_sql(self, conn: sqlite3.Connection, user_id: int) -> tuple[str, dict[str, Any]]:
-        """A query giving (opportunity_id, reason, via, partner_id) of what `user_id` sees.
+        """A query giving (opportunity_id, reason, via, partner_id) of what `user_id` sees,
+        ordered by opportunity_id.
 
         Call `refresh` first; the query reads the stored rows of salespeople and the
         opportunity table for administrators and all-documents users.
@@ -205,9 +206,8 @@ class AccessMatrix(OrgProjection):
         if access == hierarchy.OWN_DOCUMENTS:
             return (
                 "SELECT r.opportunity_id AS opportunity_id, r.reason AS reason, r.via AS via,"
-                " o.partner_id AS partner_id "
-                f"FROM {self.t('user_access_rows')} r JOIN {opps} o ON o.id = r.opportunity_id "
-                "WHERE r.user_id = :u",
+                f" r.partner_id AS partner_id FROM {self.t('user_access_rows')} r"
+                " WHERE r.user_id = :u",
                 params,
             )
         if access in (hierarchy.ADMINISTRATOR, hierarchy.ALL_DOCUMENTS):
@@ -221,7 +221,7 @@ class AccessMatrix(OrgProjection):
             return (
                 f"SELECT o.id AS opportunity_id, {reason} AS reason, "
                 f"{self._via_sql()} AS via, o.partner_id AS partner_id "
-                f"FROM {opps} o WHERE {_COMPANY_SQL}",
+                f"FROM {opps} o WHERE {_COMPANY_SQL} ORDER BY o.id",
                 params,
             )
         return (
