@@ -112,3 +112,21 @@ def test_rebuild_reports_rate_and_usage_errors(db: Path) -> None:
     assert cqrs(db, "rebuild").returncode == 2
     bad = cqrs(db, "rebuild", "--projection", "nope")
     assert bad.returncode == 2 and "unknown projection 'nope'" in bad.stderr
+
+
+def test_users_tree_survives_a_cycle_and_lists_archived(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    org = Org(store)
+    org.user(2, "ann", ["sales_team.group_sale_salesman"])
+    org.user(3, "bob", ["sales_team.group_sale_salesman"], active=False)
+    org.employee(1, 2, 2)  # ann's employee would report to bob's...
+    org.employee(2, 3, 1)  # ...and bob's to ann's: a loop
+    store.close()
+    db = tmp_path / "cqrs.db"
+    out = cqrs(db, "users", "--tree")
+    assert out.returncode == 0, out.stderr
+    assert "ann" in out.stdout and "bob" in out.stdout and "archived" in out.stdout
+    assert "manager chain loops for ann, bob" in out.stderr
+    listed = as_json(db, "users")
+    assert [(u["login"], u["active"]) for u in listed] == [("ann", True), ("bob", False)]
+    assert listed[0]["all_subordinates"] == [3] and listed[1]["all_subordinates"] == [2]
