@@ -165,3 +165,10 @@ def test_access_ttl_and_dirty_rows(store: Store) -> None:
     Org(store).opp(600, ZAKARIYA, name="New for Zakariya")
     catch_up(store, settings=conf)
     assert 600 in can_see(store, VINSHA, settings=conf)["opportunities"]
+
+
+def test_catch_up_refuses_to_run_inside_a_transaction(store: Store) -> None:
+    with store.log.transaction(), pytest.raises(RuntimeError, match="outside"):
+        catch_up(store)
+    catch_up(store)
+    assert set(states(store).values()) == {"current"}

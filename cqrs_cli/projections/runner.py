@@ -180,8 +180,12 @@ def catch_up(
     """Bring every runnable projection to the head of the log.
 
     Paused projections and those whose version changed are left alone (see `status`).
-    Cheap when nothing is new: one query for the head and one per checkpoint.
+    Cheap when nothing is new: one query for the head and one per checkpoint. Call it
+    outside any open transaction (after the sync committed): each batch must be able to
+    roll back on its own for a failing event to pause only its projection.
     """
+    if store.conn.in_transaction:
+        raise RuntimeError("catch_up must run outside an open transaction")
     _roomy_cache(store.conn)  # the query that follows reads the same view pages again
     head = store.log.head()
     items: list[tuple[Projection, Checkpoint]] = []
