@@ -13,7 +13,20 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
-from cqrs_cli.commands import events, export, migrate, sync, verify
+from cqrs_cli.commands import (
+    dead_letters,
+    events,
+    export,
+    metrics,
+    migrate,
+    rebuild,
+    status,
+    sync,
+    users,
+    verify,
+    view,
+    whoami,
+)
 from cqrs_cli.commands.common import AppState
 from cqrs_cli.errors import EXIT_ERROR, CqrsError
 
@@ -91,6 +104,13 @@ app.command("verify")(verify.run)
 app.command("events")(events.run)
 app.command("sync")(sync.run)
 app.command("export")(export.run)
+app.command("view")(view.run)
+app.command("whoami-can-see")(whoami.run)
+app.command("metrics")(metrics.run)
+app.command("users")(users.run)
+app.command("status")(status.run)
+app.command("rebuild")(rebuild.run)
+app.command("dead-letters")(dead_letters.run)
 
 
 def main() -> None:

@@ -209,3 +209,11 @@ def test_two_processes_append_gapless_without_interleaving(db_path: Path) -> Non
             assert len({e.stream_id for e in batch}) == 1
             assert [e.data["i"] for e in batch] == list(range(25))
         assert verify_chain(s.conn).ok
+
+
+def test_one_call_may_append_to_the_same_stream_twice(store: Store) -> None:
+    positions = store.log.append_many([("s", "1", [ev(1)], NO_STREAM), ("s", "1", [ev(2)], 1)])
+    assert positions == [1, 2]
+    assert [e.version for e in store.log.read_stream("s", "1")] == [1, 2]
+    with pytest.raises(ConcurrencyError):
+        store.log.append_many([("s", "2", [ev(3)], NO_STREAM), ("s", "2", [ev(4)], NO_STREAM)])

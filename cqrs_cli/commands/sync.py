@@ -18,6 +18,7 @@ from cqrs_cli.output import check_format, emit_rows
 if TYPE_CHECKING:
     from cqrs_cli.sources.base import Source
     from cqrs_cli.store.files import Store
+    from cqrs_cli.store.log import RecordedEvent
     from cqrs_cli.sync import SyncResult
 
 COLUMNS = ["model", "created", "updated", "deleted", "unchanged", "invalid"]
@@ -93,12 +94,29 @@ def pick_source(
 
 
 def after_sync(ctx: typer.Context, store: Store, result: SyncResult) -> None:
-    """Runs after every successful sync: the one place where the read side catches up.
+    """Runs after every successful sync: the views catch up, then the bus carries the news."""
+    from cqrs_cli.bus import default_bus
+    from cqrs_cli.dead_letters import DeadLetters
+    from cqrs_cli.projections.runner import catch_up
 
-    The projections (separate issue) hook in here with one call, e.g.
-    `catch_up(store)`, so that every view reflects the events this sync appended.
-    """
-    return None
+    report = catch_up(store)
+    for name, error in report.paused.items():
+        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
+    bus = default_bus(DeadLetters(store))
+    if result.first_position is None or not bus.has_subscribers:
+        return
+    events = store.log.read_all(
+        result.first_position - 1, before_position=(result.last_position or 0) + 1
+    )
+    # Page by page: an initial sync appends ~100k events, too many to hold at once.
+    page: list[RecordedEvent] = []
+    for event in events:
+        page.append(event)
+        if len(page) == 1000:
+            bus.publish(page)
+            page = []
+    if page:
+        bus.publish(page)
 
 
 def run(

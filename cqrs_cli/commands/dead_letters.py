@@ -1,0 +1,36 @@
+"""`cqrs dead-letters [--retry]`: events a bus handler kept failing on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from cqrs_cli.commands.common import FORMAT_HELP, info, open_for
+from cqrs_cli.output import check_format, emit_rows
+
+COLUMNS = ["id", "handler", "position", "event_type", "attempts", "failed_at", "error"]
+
+
+def run(
+    ctx: typer.Context,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Deliver each one again to its handler.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """List dead letters; --retry delivers them again (delivered ones leave the list)."""
+    from cqrs_cli.bus import default_bus
+    from cqrs_cli.dead_letters import DeadLetters
+
+    check_format(fmt)
+    with open_for(ctx, write=retry) as store:
+        letters = DeadLetters(store)
+        if retry:
+            report = default_bus(letters).retry_dead_letters()
+            info(ctx, f"Retried dead letters: {len(report.delivered)} delivered, "
+                      f"{len(report.failed)} failed again, {len(report.skipped)} kept "
+                      "(handler not subscribed here or event missing)")
+        rows = [asdict(letter) for letter in letters.all()]
+    emit_rows(rows, COLUMNS, fmt, title="dead letters")

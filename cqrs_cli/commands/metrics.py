@@ -1,0 +1,64 @@
+"""`cqrs metrics --as USER`: pipeline figures, own and team."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cqrs_cli.commands.common import FORMAT_HELP
+from cqrs_cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.output import check_format, emit_json, emit_rows
+from cqrs_cli.queries import metrics_of
+
+VIEWS = ("user_profiles", "dashboard_metrics")
+FIGURES = ("pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities")
+BAR_WIDTH = 30
+
+
+def run(
+    ctx: typer.Context,
+    as_user: Annotated[str, typer.Option("--as", help=AS_HELP)],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """Pipeline value, weighted pipeline, won revenue and open count: own and team."""
+    check_format(fmt)
+    conf = settings()
+    with open_current(ctx, VIEWS, conf) as store:
+        user = person(store, as_user)
+        own, team = metrics_of(store, user["id"], settings=conf)
+    value = {"user": user, "own": own, "team": team}
+    if fmt == "json":
+        emit_json(value)
+    elif fmt == "table":
+        _draw(value)
+    else:
+        rows = [{"scope": scope, **{k: figs[k] for k in FIGURES}}
+                for scope, figs in (("own", own), ("team", team)) if figs is not None]
+        emit_rows(rows, ["scope", *FIGURES], fmt)
+
+
+def _draw(value: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for scope in ("own", "team"):
+        figs = value[scope]
+        if figs is None:
+            continue
+        summary = Table(title=f"{value['user']['login']}: {scope}")
+        for key in FIGURES:
+            summary.add_column(key)
+        summary.add_row(*(f"{figs[k]:,.2f}" if isinstance(figs[k], float) else str(figs[k])
+                          for k in FIGURES))
+        console.print(summary)
+        top = max((row["value"] for row in figs["by_stage"]), default=0.0) or 1.0
+        bars = Table(title="by stage", show_header=True)
+        for column in ("stage", "count", "value", ""):
+            bars.add_column(column)
+        for row in figs["by_stage"]:
+            width = round(BAR_WIDTH * row["value"] / top) if row["value"] > 0 else 0
+            bars.add_row(row["stage"] or "(no stage)", str(row["count"]),
+                         f"{row['value']:,.2f}", "█" * width)
+        console.print(bars)

@@ -1,0 +1,163 @@
+"""What the query commands ask: each call catches the views up first, so an answer is
+never behind the log. Plain sqlite3 and the projections only: no pydantic here."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from cqrs_cli.errors import CqrsError
+from cqrs_cli.projections.access_matrix import AccessMatrix
+from cqrs_cli.projections.base import Settings
+from cqrs_cli.projections.metrics import DashboardMetrics
+from cqrs_cli.projections.runner import catch_up, require_current
+from cqrs_cli.store.files import Store
+
+STATUSES = ("open", "won", "lost")
+
+
+class UnknownUser(CqrsError):
+    """No user, or more than one, matches the name given."""
+
+
+def prepare(store: Store, names: Sequence[str], settings: Settings | None = None) -> None:
+    catch_up(store, settings=settings)
+    require_current(store, names)
+
+
+def resolve_user(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
+    """DESIGN.md §8: Odoo id, exact login or name, else a unique case-insensitive prefix."""
+    users = [
+        {"id": r[0], "login": r[1], "name": r[2]}
+        for r in conn.execute("SELECT user_id, login, name FROM user_profiles ORDER BY user_id")
+    ]
+    wanted = text.strip()
+    if wanted.isdigit():
+        found = [u for u in users if u["id"] == int(wanted)]
+        if found:
+            return found[0]
+    for key in ("login", "name"):
+        exact = [u for u in users if u[key] == wanted]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise UnknownUser(f"{text!r} is ambiguous: {_logins(exact)}")
+    low = wanted.casefold()
+    found = [
+        u for u in users
+        if u["login"].casefold().startswith(low) or (u["name"] or "").casefold().startswith(low)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise UnknownUser(f"{text!r} is ambiguous: {_logins(found)}")
+    if not users:
+        raise UnknownUser(f"no user matches {text!r}: no users synced yet")
+    raise UnknownUser(f"no user matches {text!r}; known logins: {_logins(users)}")
+
+
+def _logins(users: list[dict[str, Any]], limit: int = 20) -> str:
+    shown = ", ".join(u["login"] for u in users[:limit])
+    return shown + (f" (and {len(users) - limit} more)" if len(users) > limit else "")
+
+
+def visible_opportunities(
+    store: Store,
+    user_id: int,
+    *,
+    settings: Settings | None = None,
+    status: str | None = None,
+    stage: str | None = None,
+) -> list[dict[str, Any]]:
+    """The opportunities `user_id` can see, as the pinned JSON items of `cqrs view`."""
+    matrix = AccessMatrix(settings=settings)
+    with store.log.transaction() as conn:
+        matrix.refresh(conn, user_id)
+    sql, params = matrix.visible_sql(store.conn, user_id)
+    where = []
+    if status is not None:
+        where.append("v.status = :status")
+        params["status"] = status
+    if stage is not None:
+        where.append("(lower(v.stage) = lower(:stage) OR CAST(v.stage_id AS TEXT) = :stage)")
+        params["stage"] = stage
+    rows = store.conn.execute(
+        "SELECT v.id, v.name, v.status, v.stage, v.expected_revenue, v.probability,"
+        " v.user_id, v.salesperson_login, v.salesperson_name, v.manager_id, v.manager_login,"
+        " v.manager_name, v.partner_id, v.account, a.reason"
+        f" FROM ({sql}) a JOIN opportunity_view v ON v.id = a.opportunity_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY a.opportunity_id",
+        params,
+    ).fetchall()
+    # Rows come in opportunity id order (the matrix key); building the items is the hot
+    # part of a query, so it stays a flat comprehension.
+    return [
+        {
+            "id": oid, "name": name, "status": st, "stage": stg,
+            "expected_revenue": rev, "probability": prob,
+            "salesperson": None if uid is None else {"id": uid, "login": ulog, "name": unam},
+            "manager": None if mid is None else {"id": mid, "login": mlog, "name": mnam},
+            "account": None if pid is None else {"id": pid, "name": acc},
+            "reason": reason,
+        }
+        for (oid, name, st, stg, rev, prob, uid, ulog, unam, mid, mlog, mnam, pid, acc,
+             reason) in rows
+    ]
+
+
+def can_see(store: Store, user_id: int, *, settings: Settings | None = None,
+            explain: bool = False) -> dict[str, Any]:
+    """`whoami-can-see`: ids of visible opportunities and accounts (with reasons on request)."""
+    matrix = AccessMatrix(settings=settings)
+    with store.log.transaction() as conn:
+        matrix.refresh(conn, user_id)
+    sql, params = matrix.visible_sql(store.conn, user_id)
+    rows = store.conn.execute(sql, params).fetchall()
+    accounts = sorted({r[3] for r in rows if r[3] is not None})
+    out: dict[str, Any] = {
+        "opportunities": [r[0] for r in rows],
+        "accounts": accounts,
+    }
+    if explain:
+        out["reasons"] = {
+            str(r[0]): ({"reason": r[1], "via": r[2]} if r[2] else {"reason": r[1]})
+            for r in rows
+        }
+    return out
+
+
+def metrics_of(store: Store, user_id: int, *, settings: Settings | None = None
+               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    dm = DashboardMetrics(settings=settings)
+    with store.log.transaction() as conn:
+        dm.refresh(conn, user_id)
+    found = dm.read(store.conn, user_id)
+    if found is None:
+        raise CqrsError(f"no metrics for user {user_id}")
+    return found
+
+
+PROFILE_FIELDS = (
+    "user_id", "login", "name", "email", "active", "employee_id", "manager_id",
+    "manager_login", "subordinates", "all_subordinates", "teams", "access", "company_ids",
+    "in_cycle",
+)
+
+
+def profiles(store: Store) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        f"SELECT {', '.join(PROFILE_FIELDS)} FROM user_profiles ORDER BY user_id"
+    ).fetchall()
+    out = []
+    for r in rows:
+        item = dict(zip(PROFILE_FIELDS, r, strict=True))
+        item["id"] = item.pop("user_id")
+        for key in ("subordinates", "all_subordinates", "teams", "company_ids"):
+            item[key] = json.loads(item[key])
+        item["active"] = bool(item["active"])
+        item["in_cycle"] = bool(item["in_cycle"])
+        out.append(item)
+    return out
