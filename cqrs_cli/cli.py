@@ -23,6 +23,7 @@ from cqrs_cli.commands import (
     status,
     sync,
     users,
+    validate,
     verify,
     view,
     whoami,
@@ -111,6 +112,7 @@ app.command("users")(users.run)
 app.command("status")(status.run)
 app.command("rebuild")(rebuild.run)
 app.command("dead-letters")(dead_letters.run)
+app.command("validate")(validate.run)
 
 
 def main() -> None:

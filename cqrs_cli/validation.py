@@ -18,11 +18,15 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cqrs_cli.current_state import live_records
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.store.chain import verify_chain
+
+if TYPE_CHECKING:
+    from cqrs_cli.sources.base import Domain, Source
+    from cqrs_cli.store.files import Store
 
 
 @dataclass(frozen=True)
@@ -133,3 +137,75 @@ def invariant_checks(conn: sqlite3.Connection) -> list[Check]:
             None if chain.ok else f"broken at position {chain.bad_position}: {chain.reason}",
         ),
     ]
+
+
+def projection_checks(store: Store) -> list[Check]:
+    """Every view at the head of the log and not paused (validate does not catch them up)."""
+    from cqrs_cli.projections.runner import status
+
+    head, found = status(store)
+    return [
+        Check(
+            f"projection {p.name} current",
+            p.state == "current",
+            head,
+            p.position,
+            None if p.state == "current" else f"{p.state}" + (f": {p.error}" if p.error else ""),
+        )
+        for p in found
+    ]
+
+
+def deep_checks(store: Store) -> list[Check]:
+    """Replay the log into scratch tables and compare them with the live views, row by row."""
+    from cqrs_cli.projections.compare import compare_with_rebuild
+
+    checks = []
+    for name, differences in compare_with_rebuild(store).items():
+        detail = "; ".join(differences[:3]) if differences else None
+        checks.append(
+            Check(f"view {name} equals a rebuild", not differences, 0, len(differences), detail)
+        )
+    return checks
+
+
+def _source_domains(source: Source) -> dict[str, tuple[str, Domain]]:
+    """The source-side query for each count key: same definitions as COUNTERS."""
+    from cqrs_cli.sync.scope import scope
+
+    referenced = sorted(
+        {
+            int(r["partner_id"][0] if isinstance(r["partner_id"], list) else r["partner_id"])
+            for page in source.search_read("crm.lead", scope("crm.lead"), ["partner_id"])
+            for r in page
+            if r.get("partner_id")
+        }
+    )
+    return {
+        "users": ("res.users", [*scope("res.users"), ("active", "=", True)]),
+        "opportunities": ("crm.lead", scope("crm.lead")),
+        "accounts": ("res.partner", scope("res.partner", referenced)),
+        "employees": ("hr.employee", [("active", "=", True)]),
+        "teams": ("crm.team", [("active", "=", True)]),
+        "stages": ("crm.stage", []),
+    }
+
+
+def source_checks(conn: sqlite3.Connection, source: Source) -> list[Check]:
+    """The file's counts against the source's own counts (catches a sync that missed records)."""
+    checks = []
+    for key, (model, domain) in _source_domains(source).items():
+        if not source.provides(model):
+            continue
+        want = source.search_count(model, domain)
+        got = COUNTERS[key](conn)
+        checks.append(
+            Check(
+                f"{key} match the source",
+                want == got,
+                want,
+                got,
+                None if want == got else f"source has {want}, file has {got}",
+            )
+        )
+    return checks

@@ -1,4 +1,4 @@
-"""The Odoo connection options shared by `sync` and `export` (env ODOO_URL, ODOO_DB, ...).
+"""The source options shared by `sync`, `export` and `validate` (env ODOO_URL, ODOO_DB, ...).
 
 Environment values are read here rather than by Typer so that an ODOO_URL in the
 environment does not count as a chosen source when the user asks for `--demo`.
@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
+
+if TYPE_CHECKING:
+    from cqrs_cli.sources.base import Source
 
 Url = Annotated[
     str | None, typer.Option("--url", help="Odoo URL, e.g. https://crm.example.com (env ODOO_URL).")
@@ -62,3 +66,31 @@ def odoo_login(
     return OdooLogin(url, db, login, secret)
 
 
+def pick_source(
+    demo: bool, from_file: Path | None, url: str | None, database: str | None,
+    user: str | None, password: str | None, timeout: float,
+) -> Source:
+    """Exactly one source: --demo, --from-file or an Odoo connection (options or env)."""
+    explicit = [name for name, on in (
+        ("--demo", demo), ("--from-file", from_file is not None), ("--url", url is not None),
+    ) if on]
+    if len(explicit) > 1:
+        raise CqrsError(f"choose one source, not {' and '.join(explicit)}", exit_code=EXIT_USAGE)
+    if demo:
+        from cqrs_cli.sources.snapshot import demo_source
+
+        return demo_source()
+    if from_file is not None:
+        from cqrs_cli.sources.snapshot import SnapshotSource
+
+        return SnapshotSource.from_file(from_file)
+    login = odoo_login(url, database, user, password)
+    if login is None:
+        raise CqrsError(
+            "no source: use --demo, --from-file PATH or --url (or ODOO_URL) with "
+            "--database, --user and --password",
+            exit_code=EXIT_USAGE,
+        )
+    from cqrs_cli.sources.odoo import OdooSource
+
+    return OdooSource(login.url, login.database, login.user, login.password, timeout=timeout)

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
-from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, odoo_login
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, pick_source
 from cqrs_cli.output import check_format, emit_rows
 
 # The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
 # start-up, and so every read command, does not pay for them.
 if TYPE_CHECKING:
-    from cqrs_cli.sources.base import Source
     from cqrs_cli.store.files import Store
     from cqrs_cli.store.log import RecordedEvent
     from cqrs_cli.sync import SyncResult
@@ -61,36 +59,6 @@ class RichProgress:
         task = self._tasks[model]
         done = self._bar.tasks[task].completed
         self._bar.update(task, total=done)
-
-
-def pick_source(
-    demo: bool, from_file: Path | None, url: str | None, database: str | None,
-    user: str | None, password: str | None, timeout: float,
-) -> Source:
-    """Exactly one source: --demo, --from-file or an Odoo connection (options or env)."""
-    explicit = [name for name, on in (
-        ("--demo", demo), ("--from-file", from_file is not None), ("--url", url is not None),
-    ) if on]
-    if len(explicit) > 1:
-        raise CqrsError(f"choose one source, not {' and '.join(explicit)}", exit_code=EXIT_USAGE)
-    if demo:
-        from cqrs_cli.sources.snapshot import demo_source
-
-        return demo_source()
-    if from_file is not None:
-        from cqrs_cli.sources.snapshot import SnapshotSource
-
-        return SnapshotSource.from_file(from_file)
-    login = odoo_login(url, database, user, password)
-    if login is None:
-        raise CqrsError(
-            "no source: use --demo, --from-file PATH or --url (or ODOO_URL) with "
-            "--database, --user and --password",
-            exit_code=EXIT_USAGE,
-        )
-    from cqrs_cli.sources.odoo import OdooSource
-
-    return OdooSource(login.url, login.database, login.user, login.password, timeout=timeout)
 
 
 def after_sync(ctx: typer.Context, store: Store, result: SyncResult) -> None:
