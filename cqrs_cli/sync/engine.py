@@ -152,7 +152,10 @@ class _Run:
     ) -> None:
         self.store, self.source, self.result, self.now = store, source, result, now
         self.progress = progress
+        # A source may add its own metadata keys (the legacy import marks its events
+        # synthetic); the standard keys always win.
         self.metadata_base = {
+            **getattr(source, "event_metadata", {}),
             "source": source.name, "sync_run_id": result.run_id, "correlation_id": result.run_id,
         }
         self.group_xml_ids: dict[int, str] | None = None

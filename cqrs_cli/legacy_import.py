@@ -1,0 +1,207 @@
+"""Importing the old MongoDB app's exports (`cqrs migrate legacy`): the steps around the sync.
+
+The exports are read by `sources.legacy.load_legacy` into an Odoo snapshot; this module
+decides whether its problems stop the import, backs the file up, runs the ordinary sync
+from that snapshot (metadata `source: legacy`, `synthetic: true`), and checks the
+file's views against the figures of the input. A dry run does all of it on a scratch copy
+of the file, so what it reports is what the import would do, not an estimate.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
+from cqrs_cli.projections.runner import CURRENT, catch_up, status
+from cqrs_cli.sources.legacy import LegacyImport
+from cqrs_cli.sources.snapshot import SnapshotSource
+from cqrs_cli.store.db import StoreError, connect
+from cqrs_cli.store.files import Store, open_store
+from cqrs_cli.store.migrations import check_not_newer
+from cqrs_cli.sync import SyncResult, run_sync
+
+SOURCE_NAME = "legacy"
+SKIP_FLAG = "--skip-problems"
+BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+class LegacySource(SnapshotSource):
+    """The loaded snapshot as a sync source. Its events are marked synthetic: they were
+    rebuilt from the old app's copy of Odoo, not read from Odoo."""
+
+    event_metadata: Mapping[str, Any] = {"synthetic": True}
+
+    def __init__(self, loaded: LegacyImport) -> None:
+        super().__init__(loaded.snapshot, name=SOURCE_NAME)
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """One figure of the input compared with what the file's views hold after the import."""
+
+    name: str
+    expected: int  # counted in the input
+    actual: int  # counted in the views
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
+    """Problems stop the import unless the caller chose to import the rest."""
+    if loaded.problems and not skip:
+        count = len(loaded.problems)
+        raise CqrsError(
+            f"{count} problem{'s' if count != 1 else ''} in the input (listed above); "
+            f"nothing imported. Fix the export, or import the rest with {SKIP_FLAG}"
+        )
+
+
+def check_existing(db: Path) -> bool:
+    """Whether `db` exists; an existing file must be a cqrs file this version can read.
+
+    Checked before anything is written, so a foreign or newer file gets no backup and no
+    scratch copy, only the usual one-line error.
+    """
+    if not db.exists():
+        return False
+    conn = connect(db)
+    try:
+        check_not_newer(conn, db)
+    finally:
+        conn.close()
+    return True
+
+
+def backup_path(db: Path, now: datetime) -> Path:
+    """`<db>.bak-<UTC timestamp>`, with `-2`, `-3`... when that name is taken."""
+    base = db.with_name(f"{db.name}.bak-{now.astimezone(UTC).strftime(BACKUP_STAMP)}")
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def copy_database(src: Path, dest: Path) -> None:
+    """Copy `src` into the new file `dest` (mode 0600) with SQLite's online backup API.
+
+    The backup API copies a consistent state even while another process writes, and
+    includes what is still in the WAL, which copying the file's bytes would miss. The copy
+    is switched to a rollback journal so it is one self-contained file.
+    """
+    # CRM data is private: created 0600 before SQLite writes a byte into it.
+    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    try:
+        source = connect(src)
+        try:
+            target = sqlite3.connect(str(dest), isolation_level=None)
+            try:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def backup(db: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Path:
+    """Back `db` up next to itself; return the backup's path."""
+    dest = backup_path(db, clock())
+    try:
+        copy_database(db, dest)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot back up {db} to {dest}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot back up {db} to {dest}: {exc.strerror or exc}") from exc
+    return dest
+
+
+def import_into(store: Store, loaded: LegacyImport) -> SyncResult:
+    """The sync a `cqrs sync` from the same snapshot would run, under the name `legacy`."""
+    source = LegacySource(loaded)
+    try:
+        return run_sync(store, source, full=True)
+    finally:
+        source.close()
+
+
+def view_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Internal users (active and archived) and opportunities (open, won, lost) in the views."""
+    return {"users": _rows(conn, "user_profiles"),
+            "opportunities": _rows(conn, "opportunity_view")}
+
+
+def _rows(conn: sqlite3.Connection, table: str) -> int:
+    # A projection paused before its first event never created its table: it shows nothing.
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) if exists else 0
+
+
+def count_checks(conn: sqlite3.Connection, loaded: LegacyImport) -> list[CountCheck]:
+    """The input's figures against the views (the caller has caught them up)."""
+    got = view_counts(conn)
+    return [
+        CountCheck("users", loaded.internal_users, got["users"],
+                   "internal users (share false, not OdooBot) in the input; "
+                   "rows of user_profiles"),
+        CountCheck("opportunities", loaded.opportunities, got["opportunities"],
+                   "crm.lead of type opportunity in the input; rows of opportunity_view"),
+    ]
+
+
+def lagging_views(store: Store) -> list[str]:
+    """Views not at the head of the log after a catch-up (paused, rebuild needed): the
+    likely reason when a count check fails."""
+    _, views = status(store)
+    return [f"view {v.name} is {v.state.replace('_', ' ')}" + (f": {v.error}" if v.error else "")
+            for v in views if v.state != CURRENT]
+
+
+def require_counts(checks: list[CountCheck]) -> None:
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        figures = "; ".join(f"{c.name}: {c.expected} in the input, {c.actual} in the file"
+                            for c in failed)
+        raise CqrsError(f"counts differ after the import: {figures}",
+                        exit_code=EXIT_CHECK_FAILED)
+
+
+def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[CountCheck], list[str]]:
+    """Run the whole import on a scratch copy of `db` (or an empty file) and throw it away.
+
+    `db` itself is only read, through the backup API.
+    """
+    exists = check_existing(db)
+    with tempfile.TemporaryDirectory(prefix="cqrs-legacy-") as tmp:
+        scratch = Path(tmp) / "dry-run.db"
+        if exists:
+            copy_database(db, scratch)
+        with open_store(scratch, write=True) as store:
+            result = import_into(store, loaded)
+            catch_up(store)
+            checks = count_checks(store.conn, loaded)
+            lagging = lagging_views(store)
+    return result, checks, lagging
+
+
+def deleted_total(result: SyncResult) -> int:
+    return sum(c.deleted for c in result.counts.values())
