@@ -7,8 +7,11 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -181,13 +184,34 @@ def test_bad_files_are_refused_and_untouched(tmp_path: Path, case: str) -> None:
     assert (digest(path) if path.exists() else None) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write any file")
-def test_unwritable_file_is_refused(db_path: Path) -> None:
+@pytest.fixture
+def read_only(db_path: Path) -> Iterator[Path]:
+    """A cqrs file this process cannot write: mode 0400, or immutable when we are root."""
     with open_store(db_path, write=True):
         pass
-    db_path.chmod(0o400)
-    res = run_cli("--db", str(db_path), "migrate")
-    assert res.returncode == 1 and "permission denied" in res.stderr
+    if os.geteuid() != 0:
+        db_path.chmod(0o400)
+        yield db_path
+        db_path.chmod(0o600)
+        return
+    # Root ignores permission bits; the immutable attribute binds root too.
+    if shutil.which("chattr") is None or subprocess.run(
+        ["chattr", "+i", str(db_path)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot make a file unwritable for root here (no chattr +i)")
+    try:
+        yield db_path
+    finally:
+        subprocess.run(["chattr", "-i", str(db_path)], check=True)
+
+
+def test_unwritable_file_is_refused(read_only: Path) -> None:
+    before = digest(read_only)
+    for command in (["migrate"], ["sync", "--demo"]):
+        res = run_cli("--db", str(read_only), *command)
+        assert res.returncode == 1, res.stderr
+        assert res.stderr.strip() == f"Error: cannot write {read_only}: permission denied"
+    assert digest(read_only) == before
 
 
 def test_unwritable_directory_is_refused(tmp_path: Path) -> None:
