@@ -23,13 +23,13 @@ from cqrs_cli.projections.base import (
     dumps,
     epoch,
     handles,
-    is_deleted,
-    is_opportunity,
     record_id,
     record_of,
 )
 from cqrs_cli.projections.org import OrgProjection, closure_rows
 from cqrs_cli.store.log import RecordedEvent
+
+DELETED = "OdooOpportunityDeleted"
 
 REASONS = ("own", "subordinate", "unassigned", "administrator", "all_documents")
 
@@ -68,13 +68,16 @@ class AccessMatrix(OrgProjection):
 
     @handles(*types_of("Opportunity"))
     def on_opportunity(self, event: RecordedEvent) -> None:
-        if is_deleted(event):
+        # Hot in a replay: `is_deleted`, `record_of` and `is_opportunity` inlined.
+        if event.type == DELETED:
             self._opps[record_id(event)] = None
             return
-        r = record_of(event)
+        r = event.data.get("record")
+        if not isinstance(r, dict):
+            r = record_of(event)  # raises
         self._opps[int(r["id"])] = (
             (r.get("user_id"), r.get("company_id"), r.get("partner_id"))
-            if is_opportunity(r) else None
+            if r.get("type", "opportunity") == "opportunity" else None
         )
 
     def flush(self, conn: sqlite3.Connection) -> None:

@@ -114,6 +114,11 @@ class Projection:
     def begin(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    @classmethod
+    def handlers(cls) -> dict[str, Handler]:
+        """Event type -> handler (called as `handler(projection, event)`)."""
+        return cls._handlers
+
     def apply(self, event: RecordedEvent) -> None:
         handler = self._handlers.get(event.type)
         if handler is not None:

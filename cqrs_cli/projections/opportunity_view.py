@@ -13,13 +13,13 @@ from cqrs_cli.projections.base import (
     Mirror,
     fan_out,
     handles,
-    is_deleted,
-    is_opportunity,
     record_id,
     record_of,
 )
 from cqrs_cli.projections.org import OrgProjection
 from cqrs_cli.store.log import RecordedEvent
+
+DELETED = "OdooOpportunityDeleted"
 
 COLUMNS = (
     "id", "name", "status", "active", "stage_id", "stage", "stage_sequence", "user_id",
@@ -71,11 +71,17 @@ class OpportunityView(OrgProjection):
 
     @handles(*types_of("Opportunity"))
     def on_opportunity(self, event: RecordedEvent) -> None:
-        if is_deleted(event):
+        # The hot handler of a replay: `is_deleted`, `record_of` and `is_opportunity`
+        # inlined (same rules), one call instead of four per event.
+        if event.type == DELETED:
             self._opps[record_id(event)] = None
             return
-        record = record_of(event)
-        self._opps[int(record["id"])] = record if is_opportunity(record) else None
+        record = event.data.get("record")
+        if not isinstance(record, dict):
+            record = record_of(event)  # raises
+        self._opps[int(record["id"])] = (
+            record if record.get("type", "opportunity") == "opportunity" else None
+        )
 
     def flush(self, conn: sqlite3.Connection) -> None:
         view = self.t("opportunity_view")
