@@ -84,6 +84,10 @@ class Projection:
         # Bulk mode (a rebuild into scratch tables): the secondary indexes are created only
         # at the swap, so fan-out updates join a temporary table in one scan instead.
         self.bulk = False
+        # Deferred mode (a replay into fresh, empty scratch tables): a projection may keep
+        # rows that a later event would overwrite in memory, and write them once in
+        # `end_replay`. Nothing reads scratch tables before the swap.
+        self.defer = False
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -126,6 +130,10 @@ class Projection:
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write what the handlers of this batch changed."""
+
+    def end_replay(self, conn: sqlite3.Connection) -> None:
+        """Write what a deferred replay kept in memory and leave deferred mode."""
+        self.defer = False
 
     def discard(self) -> None:
         """Forget in-memory state after a rollback: it is reloaded from the tables."""

@@ -68,6 +68,11 @@ class OpportunityView(OrgProjection):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._opps: dict[int, dict[str, Any] | None] = {}
+        # Deferred mode: each opportunity's latest fields (see `_FIELDS`), written once at
+        # the end of the replay. A view row is a function of the record and of the people,
+        # stages, accounts and teams as they stand (fan-out keeps it so), so rows computed
+        # from the final mirrors are the rows every intermediate write would have led to.
+        self._held: dict[int, tuple[Any, ...]] = {}
 
     @handles(*types_of("Opportunity"))
     def on_opportunity(self, event: RecordedEvent) -> None:
@@ -126,9 +131,19 @@ class OpportunityView(OrgProjection):
             fan_out(conn, view, "team_id", {"team": "{v0}"},
                     [(t, teams.get(t, {}).get("name")) for t in sorted(self.changed["crm.team"])],
                     bulk=bulk)
+        if self._opps and self.defer:
+            held = self._held
+            for i, r in self._opps.items():
+                if r is None:
+                    held.pop(i, None)  # the scratch table is empty: nothing to delete
+                else:
+                    held[i] = _FIELDS({**_DEFAULTS, **r})
+            self._opps.clear()
         if self._opps:
             gone = [(i,) for i, r in self._opps.items() if r is None]
-            rows_ = self._rows([r for r in self._opps.values() if r is not None])
+            rows_ = self._rows(
+                [_FIELDS({**_DEFAULTS, **r}) for r in self._opps.values() if r is not None]
+            )
             if gone:
                 conn.executemany(f"DELETE FROM {view} WHERE id = ?", gone)
             if rows_:
@@ -136,9 +151,21 @@ class OpportunityView(OrgProjection):
             self._opps.clear()
         self.end_batch(conn)
 
+    def end_replay(self, conn: sqlite3.Connection, chunk: int = 10_000) -> None:
+        """Write the held opportunities, in id order and in chunks (bounded memory)."""
+        view = self.t("opportunity_view")
+        ids = sorted(self._held)
+        held = self._held
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            conn.executemany(_upsert(view), self._rows([held.pop(i) for i in part]))
+        held.clear()
+        super().end_replay(conn)
+
     def discard(self) -> None:
         super().discard()
         self._opps.clear()
+        self._held.clear()
 
     def _person(self, uid: int | None) -> tuple[int | None, str | None, str | None]:
         user = self.records("res.users").get(uid) if uid is not None else None
@@ -146,11 +173,12 @@ class OpportunityView(OrgProjection):
             return uid, None, None
         return uid, user.get("login"), user.get("name")
 
-    def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        """View rows for opportunity records (the hot path of a replay).
+    def _rows(self, records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """View rows for opportunity records, given as their `_FIELDS` (the hot path of a
+        replay).
 
         Each person, stage, account and team is looked up once per batch, and a record's
-        own fields come out in one C-level `itemgetter` call over defaults + record.
+        own fields come out of one C-level `itemgetter` call over defaults + record.
         """
         users = self.records("res.users")
         stages = self.records("crm.stage")
@@ -162,9 +190,8 @@ class OpportunityView(OrgProjection):
         account_name: dict[Any, Any] = {}
         team_name: dict[Any, Any] = {}
         out = []
-        for r in records:
-            (oid, name, active, stage_id, uid, pid, tid, cid, rev, prob, deadline, closed,
-             created, written) = _FIELDS({**_DEFAULTS, **r})
+        for (oid, name, active, stage_id, uid, pid, tid, cid, rev, prob, deadline, closed,
+             created, written) in records:
             person = people.get(uid)
             if person is None:
                 user = users.get(uid, _NOBODY)

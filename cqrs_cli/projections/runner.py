@@ -321,6 +321,7 @@ def rebuild_into_scratch(
     scratch = [make(name, suffix=SCRATCH, settings=settings) for name in names]
     for projection in scratch:
         projection.bulk = True
+        projection.defer = True  # the scratch tables are empty and nobody reads them yet
     with store.log.transaction() as conn:
         for projection in scratch:
             _drop(conn, projection)
@@ -351,6 +352,9 @@ def rebuild_into_scratch(
     try:
         with _no_cyclic_gc():
             _replay(store, 0, feed, batch, progress)
+            with store.log.transaction() as conn:
+                for projection in scratch:
+                    projection.end_replay(conn)
     except BaseException:
         drop_scratch(store, scratch)
         raise
