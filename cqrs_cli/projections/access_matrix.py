@@ -20,6 +20,7 @@ from cqrs_cli.projections import hierarchy
 from cqrs_cli.projections.base import (
     Index,
     Mirror,
+    any_clean,
     dumps,
     epoch,
     handles,
@@ -84,7 +85,9 @@ class AccessMatrix(OrgProjection):
         header, opps = self.t("user_access_matrix"), self.t("uam_opportunities")
         if self.hierarchy_changed():
             self._write_users(conn)
-        if self._opps:
+        # Marking users dirty only matters when some are clean; in a replay nobody is (no
+        # set is computed before the swap), so the owner lookups are skipped.
+        if self._opps and any_clean(conn, header):
             ids = dumps(sorted(self._opps))
             owners: set[int | None] = {
                 row[0] for row in conn.execute(
@@ -105,6 +108,7 @@ class AccessMatrix(OrgProjection):
                     "WHERE sub_id IN (SELECT value FROM json_each(?))))",
                     (known, known),
                 )
+        if self._opps:
             gone = [(i,) for i, v in self._opps.items() if v is None]
             kept = [(i, *v) for i, v in self._opps.items() if v is not None]
             if gone:

@@ -170,6 +170,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def any_clean(conn: sqlite3.Connection, table: str) -> bool:
+    """Does `table` (a cache with a `dirty` column) hold a row that is not dirty?"""
+    return conn.execute(f"SELECT 1 FROM {table} WHERE dirty = 0 LIMIT 1").fetchone() is not None
+
+
 def fan_out(
     conn: sqlite3.Connection,
     table: str,

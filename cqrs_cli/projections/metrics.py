@@ -16,6 +16,7 @@ from cqrs_cli.event_types import types_of
 from cqrs_cli.projections.base import (
     Index,
     Mirror,
+    any_clean,
     dumps,
     epoch,
     handles,
@@ -127,7 +128,8 @@ class DashboardMetrics(OrgProjection):
             )
         if self.changed["crm.stage"]:
             conn.execute(f"UPDATE {table} SET dirty = 1 WHERE dirty = 0")
-        if self._opps:
+        # Marking users dirty only matters when some are clean; in a replay nobody is.
+        if self._opps and any_clean(conn, table):
             ids = dumps(sorted(self._opps))
             owners = {
                 row[0] for row in conn.execute(
@@ -145,6 +147,7 @@ class DashboardMetrics(OrgProjection):
                     "WHERE sub_id IN (SELECT value FROM json_each(?))))",
                     (known, known),
                 )
+        if self._opps:
             gone = [(i,) for i, v in self._opps.items() if v is None]
             kept = [(i, *v) for i, v in self._opps.items() if v is not None]
             if gone:
