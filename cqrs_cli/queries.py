@@ -12,7 +12,7 @@ from cqrs_cli.errors import CqrsError
 from cqrs_cli.projections.access_matrix import AccessMatrix
 from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.metrics import DashboardMetrics
-from cqrs_cli.projections.runner import catch_up, require_current
+from cqrs_cli.projections.runner import catch_up, pause_cyclic_gc, require_current
 from cqrs_cli.store.files import Store
 
 STATUSES = ("open", "won", "lost")
@@ -83,29 +83,33 @@ def visible_opportunities(
     if stage is not None:
         where.append("(lower(v.stage) = lower(:stage) OR CAST(v.stage_id AS TEXT) = :stage)")
         params["stage"] = stage
-    rows = store.conn.execute(
-        "SELECT v.id, v.name, v.status, v.stage, v.expected_revenue, v.probability,"
-        " v.user_id, v.salesperson_login, v.salesperson_name, v.manager_id, v.manager_login,"
-        " v.manager_name, v.partner_id, v.account, a.reason"
-        f" FROM ({sql}) a JOIN opportunity_view v ON v.id = a.opportunity_id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY a.opportunity_id",
-        params,
-    ).fetchall()
-    # Rows come in opportunity id order (the matrix key); building the items is the hot
-    # part of a query, so it stays a flat comprehension.
-    return [
-        {
-            "id": oid, "name": name, "status": st, "stage": stg,
-            "expected_revenue": rev, "probability": prob,
-            "salesperson": None if uid is None else {"id": uid, "login": ulog, "name": unam},
-            "manager": None if mid is None else {"id": mid, "login": mlog, "name": mnam},
-            "account": None if pid is None else {"id": pid, "name": acc},
-            "reason": reason,
-        }
-        for (oid, name, st, stg, rev, prob, uid, ulog, unam, mid, mlog, mnam, pid, acc,
-             reason) in rows
-    ]
+    # Thousands of rows and items and no reference cycles: the collector's passes over
+    # them would be pure cost (see pause_cyclic_gc).
+    with pause_cyclic_gc():
+        rows = store.conn.execute(
+            "SELECT v.id, v.name, v.status, v.stage, v.expected_revenue, v.probability,"
+            " v.user_id, v.salesperson_login, v.salesperson_name, v.manager_id,"
+            " v.manager_login, v.manager_name, v.partner_id, v.account, a.reason"
+            f" FROM ({sql}) a JOIN opportunity_view v ON v.id = a.opportunity_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY a.opportunity_id",
+            params,
+        ).fetchall()
+        # Rows come in opportunity id order (the matrix key); building the items is the
+        # hot part of a query, so it stays a flat comprehension.
+        return [
+            {
+                "id": oid, "name": name, "status": st, "stage": stg,
+                "expected_revenue": rev, "probability": prob,
+                "salesperson": None if uid is None else {"id": uid, "login": ulog,
+                                                         "name": unam},
+                "manager": None if mid is None else {"id": mid, "login": mlog, "name": mnam},
+                "account": None if pid is None else {"id": pid, "name": acc},
+                "reason": reason,
+            }
+            for (oid, name, st, stg, rev, prob, uid, ulog, unam, mid, mlog, mnam, pid, acc,
+                 reason) in rows
+        ]
 
 
 def can_see(store: Store, user_id: int, *, settings: Settings | None = None,

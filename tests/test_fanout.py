@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from cqrs_cli.projections import NAMES, compare
 from cqrs_cli.projections.compare import compare_with_rebuild
-from cqrs_cli.projections.runner import catch_up
+from cqrs_cli.projections.runner import catch_up, rebuild, rebuild_into_scratch
 from cqrs_cli.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.store.files import Store
 from tests.read_support import (
@@ -132,3 +134,25 @@ def test_deleted_and_demoted_opportunities_leave(org: Org) -> None:
     assert can_see(store, VINSHA)["opportunities"] == [3, 4]
     assert view_rows(store, "id IN (1, 2)") == []
     assert_same_as_rebuild(store)
+
+
+def test_a_rebuild_in_one_event_batches_holds_rows_until_the_end(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild writes opportunity rows once, at the end of the replay: people, stages,
+    accounts and teams that change in later batches, and opportunities deleted after
+    they were written to memory, still give the incremental views."""
+    store = org.store
+    org.put(EMPLOYEES, id=3, parent_id=4)
+    org.put(STAGES, id=STAGE_NEW, name="Fresh", is_won=True)
+    org.put(USERS, id=ZAKARIYA, login="zak", name="Zak")
+    org.put(ACCOUNTS, id=4, name="Renamed Ltd")
+    org.put(TEAMS, id=1, name="Team One")
+    org.delete("crm.lead", 1)
+    org.put("crm.lead", id=2, type="lead")
+    catch_up(store)
+    monkeypatch.setattr(compare, "rebuild_into_scratch", partial(rebuild_into_scratch, batch=1))
+    assert_same_as_rebuild(store)
+    rebuild(store, NAMES, batch=1)
+    assert_same_as_rebuild(store)
+    assert view_rows(store, "id IN (1, 2)") == []

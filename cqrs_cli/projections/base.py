@@ -84,6 +84,10 @@ class Projection:
         # Bulk mode (a rebuild into scratch tables): the secondary indexes are created only
         # at the swap, so fan-out updates join a temporary table in one scan instead.
         self.bulk = False
+        # Deferred mode (a replay into fresh, empty scratch tables): a projection may keep
+        # rows that a later event would overwrite in memory, and write them once in
+        # `end_replay`. Nothing reads scratch tables before the swap.
+        self.defer = False
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -114,6 +118,11 @@ class Projection:
     def begin(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    @classmethod
+    def handlers(cls) -> dict[str, Handler]:
+        """Event type -> handler (called as `handler(projection, event)`)."""
+        return cls._handlers
+
     def apply(self, event: RecordedEvent) -> None:
         handler = self._handlers.get(event.type)
         if handler is not None:
@@ -121,6 +130,10 @@ class Projection:
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write what the handlers of this batch changed."""
+
+    def end_replay(self, conn: sqlite3.Connection) -> None:
+        """Write what a deferred replay kept in memory and leave deferred mode."""
+        self.defer = False
 
     def discard(self) -> None:
         """Forget in-memory state after a rollback: it is reloaded from the tables."""
@@ -155,6 +168,11 @@ def is_opportunity(record: dict[str, Any]) -> bool:
 def dumps(value: Any) -> str:
     """Deterministic JSON, so a rebuilt table is byte-identical to the incremental one."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def any_clean(conn: sqlite3.Connection, table: str) -> bool:
+    """Does `table` (a cache with a `dirty` column) hold a row that is not dirty?"""
+    return conn.execute(f"SELECT 1 FROM {table} WHERE dirty = 0 LIMIT 1").fetchone() is not None
 
 
 def fan_out(

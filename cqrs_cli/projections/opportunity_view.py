@@ -13,13 +13,13 @@ from cqrs_cli.projections.base import (
     Mirror,
     fan_out,
     handles,
-    is_deleted,
-    is_opportunity,
     record_id,
     record_of,
 )
 from cqrs_cli.projections.org import OrgProjection
 from cqrs_cli.store.log import RecordedEvent
+
+DELETED = "OdooOpportunityDeleted"
 
 COLUMNS = (
     "id", "name", "status", "active", "stage_id", "stage", "stage_sequence", "user_id",
@@ -68,14 +68,25 @@ class OpportunityView(OrgProjection):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._opps: dict[int, dict[str, Any] | None] = {}
+        # Deferred mode: each opportunity's latest fields (see `_FIELDS`), written once at
+        # the end of the replay. A view row is a function of the record and of the people,
+        # stages, accounts and teams as they stand (fan-out keeps it so), so rows computed
+        # from the final mirrors are the rows every intermediate write would have led to.
+        self._held: dict[int, tuple[Any, ...]] = {}
 
     @handles(*types_of("Opportunity"))
     def on_opportunity(self, event: RecordedEvent) -> None:
-        if is_deleted(event):
+        # The hot handler of a replay: `is_deleted`, `record_of` and `is_opportunity`
+        # inlined (same rules), one call instead of four per event.
+        if event.type == DELETED:
             self._opps[record_id(event)] = None
             return
-        record = record_of(event)
-        self._opps[int(record["id"])] = record if is_opportunity(record) else None
+        record = event.data.get("record")
+        if not isinstance(record, dict):
+            record = record_of(event)  # raises
+        self._opps[int(record["id"])] = (
+            record if record.get("type", "opportunity") == "opportunity" else None
+        )
 
     def flush(self, conn: sqlite3.Connection) -> None:
         view = self.t("opportunity_view")
@@ -120,9 +131,19 @@ class OpportunityView(OrgProjection):
             fan_out(conn, view, "team_id", {"team": "{v0}"},
                     [(t, teams.get(t, {}).get("name")) for t in sorted(self.changed["crm.team"])],
                     bulk=bulk)
+        if self._opps and self.defer:
+            held = self._held
+            for i, r in self._opps.items():
+                if r is None:
+                    held.pop(i, None)  # the scratch table is empty: nothing to delete
+                else:
+                    held[i] = _FIELDS({**_DEFAULTS, **r})
+            self._opps.clear()
         if self._opps:
             gone = [(i,) for i, r in self._opps.items() if r is None]
-            rows_ = self._rows([r for r in self._opps.values() if r is not None])
+            rows_ = self._rows(
+                [_FIELDS({**_DEFAULTS, **r}) for r in self._opps.values() if r is not None]
+            )
             if gone:
                 conn.executemany(f"DELETE FROM {view} WHERE id = ?", gone)
             if rows_:
@@ -130,9 +151,21 @@ class OpportunityView(OrgProjection):
             self._opps.clear()
         self.end_batch(conn)
 
+    def end_replay(self, conn: sqlite3.Connection, chunk: int = 10_000) -> None:
+        """Write the held opportunities, in id order and in chunks (bounded memory)."""
+        view = self.t("opportunity_view")
+        ids = sorted(self._held)
+        held = self._held
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            conn.executemany(_upsert(view), self._rows([held.pop(i) for i in part]))
+        held.clear()
+        super().end_replay(conn)
+
     def discard(self) -> None:
         super().discard()
         self._opps.clear()
+        self._held.clear()
 
     def _person(self, uid: int | None) -> tuple[int | None, str | None, str | None]:
         user = self.records("res.users").get(uid) if uid is not None else None
@@ -140,11 +173,12 @@ class OpportunityView(OrgProjection):
             return uid, None, None
         return uid, user.get("login"), user.get("name")
 
-    def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        """View rows for opportunity records (the hot path of a replay).
+    def _rows(self, records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """View rows for opportunity records, given as their `_FIELDS` (the hot path of a
+        replay).
 
         Each person, stage, account and team is looked up once per batch, and a record's
-        own fields come out in one C-level `itemgetter` call over defaults + record.
+        own fields come out of one C-level `itemgetter` call over defaults + record.
         """
         users = self.records("res.users")
         stages = self.records("crm.stage")
@@ -156,9 +190,8 @@ class OpportunityView(OrgProjection):
         account_name: dict[Any, Any] = {}
         team_name: dict[Any, Any] = {}
         out = []
-        for r in records:
-            (oid, name, active, stage_id, uid, pid, tid, cid, rev, prob, deadline, closed,
-             created, written) = _FIELDS({**_DEFAULTS, **r})
+        for (oid, name, active, stage_id, uid, pid, tid, cid, rev, prob, deadline, closed,
+             created, written) in records:
             person = people.get(uid)
             if person is None:
                 user = users.get(uid, _NOBODY)
