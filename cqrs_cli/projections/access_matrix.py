@@ -27,7 +27,13 @@ from cqrs_cli.projections.base import (
     record_id,
     record_of,
 )
-from cqrs_cli.projections.org import OrgProjection, closure_rows
+from cqrs_cli.projections.org import (
+    OrgProjection,
+    closure_rows,
+    mark_dirty_with_managers,
+    owners_of,
+    write_pending,
+)
 from cqrs_cli.store.log import RecordedEvent
 
 DELETED = "OdooOpportunityDeleted"
@@ -88,38 +94,17 @@ class AccessMatrix(OrgProjection):
         # Marking users dirty only matters when some are clean; in a replay nobody is (no
         # set is computed before the swap), so the owner lookups are skipped.
         if self._opps and any_clean(conn, header):
-            ids = dumps(sorted(self._opps))
-            owners: set[int | None] = {
-                row[0] for row in conn.execute(
-                    f"SELECT user_id FROM {opps} WHERE id IN (SELECT value FROM json_each(?))",
-                    (ids,),
-                )
-            }
-            owners |= {v[0] for v in self._opps.values() if v is not None}
-            owners |= {None for v in self._opps.values() if v is None}  # unknown old owner
-            if None in owners:  # unassigned ones are seen by every salesperson
+            owners = owners_of(conn, opps, self._opps)
+            # Unassigned ones are seen by every salesperson; a gone one's owner is unknown.
+            if None in owners or any(v is None for v in self._opps.values()):
                 conn.execute(f"UPDATE {header} SET dirty = 1 WHERE dirty = 0")
             else:
-                known = dumps(sorted(o for o in owners if o is not None))
-                conn.execute(
-                    f"UPDATE {header} SET dirty = 1 WHERE dirty = 0 AND ("
-                    "user_id IN (SELECT value FROM json_each(?)) OR user_id IN ("
-                    f"SELECT user_id FROM {self.t('uam_subordinates')} "
-                    "WHERE sub_id IN (SELECT value FROM json_each(?))))",
-                    (known, known),
+                mark_dirty_with_managers(
+                    conn, header, self.t("uam_subordinates"),
+                    (o for o in owners if o is not None),
                 )
         if self._opps:
-            gone = [(i,) for i, v in self._opps.items() if v is None]
-            kept = [(i, *v) for i, v in self._opps.items() if v is not None]
-            if gone:
-                conn.executemany(f"DELETE FROM {opps} WHERE id = ?", gone)
-            if kept:
-                conn.executemany(
-                    f"INSERT INTO {opps} VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "user_id = excluded.user_id, company_id = excluded.company_id, "
-                    "partner_id = excluded.partner_id",
-                    kept,
-                )
+            write_pending(conn, opps, ("user_id", "company_id", "partner_id"), self._opps)
             self._opps.clear()
         self.end_batch(conn)
 

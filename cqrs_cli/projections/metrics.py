@@ -23,7 +23,13 @@ from cqrs_cli.projections.base import (
     record_id,
     record_of,
 )
-from cqrs_cli.projections.org import OrgProjection, closure_rows
+from cqrs_cli.projections.org import (
+    OrgProjection,
+    closure_rows,
+    mark_dirty_with_managers,
+    owners_of,
+    write_pending,
+)
 from cqrs_cli.store.log import RecordedEvent
 
 DELETED = "OdooOpportunityDeleted"
@@ -130,36 +136,14 @@ class DashboardMetrics(OrgProjection):
             conn.execute(f"UPDATE {table} SET dirty = 1 WHERE dirty = 0")
         # Marking users dirty only matters when some are clean; in a replay nobody is.
         if self._opps and any_clean(conn, table):
-            ids = dumps(sorted(self._opps))
-            owners = {
-                row[0] for row in conn.execute(
-                    f"SELECT user_id FROM {opps} WHERE id IN (SELECT value FROM json_each(?))",
-                    (ids,),
-                ) if row[0] is not None
-            }
-            owners |= {v[0] for v in self._opps.values() if v is not None and v[0] is not None}
+            owners = {o for o in owners_of(conn, opps, self._opps) if o is not None}
             if owners:
-                known = dumps(sorted(owners))
-                conn.execute(
-                    f"UPDATE {table} SET dirty = 1 WHERE dirty = 0 AND ("
-                    "user_id IN (SELECT value FROM json_each(?)) OR user_id IN ("
-                    f"SELECT user_id FROM {self.t('dm_subordinates')} "
-                    "WHERE sub_id IN (SELECT value FROM json_each(?))))",
-                    (known, known),
-                )
+                mark_dirty_with_managers(conn, table, self.t("dm_subordinates"), owners)
         if self._opps:
-            gone = [(i,) for i, v in self._opps.items() if v is None]
-            kept = [(i, *v) for i, v in self._opps.items() if v is not None]
-            if gone:
-                conn.executemany(f"DELETE FROM {opps} WHERE id = ?", gone)
-            if kept:
-                conn.executemany(
-                    f"INSERT INTO {opps} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-                    " user_id = excluded.user_id, active = excluded.active,"
-                    " stage_id = excluded.stage_id, expected_revenue = excluded.expected_revenue,"
-                    " probability = excluded.probability",
-                    kept,
-                )
+            write_pending(
+                conn, opps,
+                ("user_id", "active", "stage_id", "expected_revenue", "probability"), self._opps,
+            )
             self._opps.clear()
         self.end_batch(conn)
 

@@ -12,6 +12,7 @@ from cqrs_cli.projections.base import (
     Mirror,
     Projection,
     Settings,
+    dumps,
     handles,
     is_deleted,
     record_id,
@@ -94,3 +95,50 @@ def closure_rows(h: hierarchy.Hierarchy) -> Iterable[tuple[int, int]]:
     for uid, subs in h.below.items():
         for sub in subs:
             yield uid, sub
+
+
+# The cache views (access matrix, metrics) keep their own copy of the opportunity columns
+# they compute from; these helpers keep that copy and the dirty flags in step.
+Pending = dict[int, tuple[Any, ...] | None]  # opportunity id -> new columns, None when gone
+
+
+def owners_of(conn: sqlite3.Connection, table: str, pending: Pending) -> set[int | None]:
+    """Owners before (stored rows) and after (pending) of the opportunities of a batch."""
+    ids = dumps(sorted(pending))
+    owners: set[int | None] = {
+        row[0] for row in conn.execute(
+            f"SELECT user_id FROM {table} WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    }
+    owners |= {v[0] for v in pending.values() if v is not None}
+    return owners
+
+
+def mark_dirty_with_managers(
+    conn: sqlite3.Connection, table: str, subordinates: str, owners: Iterable[int]
+) -> None:
+    """Mark the owners' rows dirty, and the rows of everyone above them in the chart."""
+    known = dumps(sorted(owners))
+    conn.execute(
+        f"UPDATE {table} SET dirty = 1 WHERE dirty = 0 AND ("
+        "user_id IN (SELECT value FROM json_each(?)) OR user_id IN ("
+        f"SELECT user_id FROM {subordinates} WHERE sub_id IN (SELECT value FROM json_each(?))))",
+        (known, known),
+    )
+
+
+def write_pending(
+    conn: sqlite3.Connection, table: str, columns: tuple[str, ...], pending: Pending
+) -> None:
+    """Delete the gone opportunities and upsert the others (`id` first, then `columns`)."""
+    gone = [(i,) for i, v in pending.items() if v is None]
+    kept = [(i, *v) for i, v in pending.items() if v is not None]
+    if gone:
+        conn.executemany(f"DELETE FROM {table} WHERE id = ?", gone)
+    if kept:
+        marks = ", ".join("?" * (len(columns) + 1))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+        conn.executemany(
+            f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}",
+            kept,
+        )
