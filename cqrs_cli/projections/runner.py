@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json import JSONDecoder
 from typing import Any
+
+import orjson
 
 from cqrs_cli.errors import CqrsError
 from cqrs_cli.projections import NAMES, make
@@ -218,9 +219,9 @@ def _pages(store: Store, after: int, size: int) -> Iterator[list[RecordedEvent]]
     bus gets full events from the log.
     """
     upcast = UPCASTERS.upcast
-    # The C scanner straight away: the text is canonical JSON written by the store, so the
-    # whitespace checks `json.loads` adds around it are dead weight on a million events.
-    scan: Callable[[str, int], tuple[Any, int]] = JSONDecoder().scan_once  # type: ignore[attr-defined]
+    # orjson parses the stored JSON about twice as fast as the json module's C scanner,
+    # and decoding is most of a replay's cost at a million events.
+    loads = orjson.loads
     low = after
     while True:
         rows = store.conn.execute(
@@ -233,7 +234,7 @@ def _pages(store: Store, after: int, size: int) -> Iterator[list[RecordedEvent]]
         page: list[RecordedEvent] = []
         append = page.append
         for pos, st, sid, typ, sv, data in rows:
-            sv, payload = upcast(typ, sv, scan(data, 0)[0])
+            sv, payload = upcast(typ, sv, loads(data))
             append(RecordedEvent(pos, "", st, sid, 0, typ, sv, payload, {}, "", ""))
         yield page
         if len(rows) < size:

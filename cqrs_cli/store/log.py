@@ -7,13 +7,14 @@ writer's batch, across processes too.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+import orjson
 
 from cqrs_cli.errors import CqrsError
 from cqrs_cli.store.chain import GENESIS, canonical_json, event_hash
@@ -312,7 +313,7 @@ class EventLog:
                 remaining -= len(rows)
 
     def _decode(self, row: tuple[Any, ...]) -> RecordedEvent:
-        schema_version, data = self._upcasters.upcast(row[5], row[6], json.loads(row[7]))
+        schema_version, data = self._upcasters.upcast(row[5], row[6], orjson.loads(row[7]))
         return RecordedEvent(
             row[0],
             row[1],
@@ -322,7 +323,7 @@ class EventLog:
             row[5],
             schema_version,
             data,
-            json.loads(row[8]),
+            orjson.loads(row[8]),
             row[9],
             row[10],
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from typing import Any
+
+from cqrs_cli.store.chain import canonical_json
 
 # Fixed forever: changing it would give every re-synced event a new id (and duplicates).
 EVENT_NAMESPACE = uuid.UUID("6f1d7c2a-3b9e-5a41-9c0d-2e8f4b7a1c55")
@@ -14,12 +15,7 @@ EVENT_NAMESPACE = uuid.UUID("6f1d7c2a-3b9e-5a41-9c0d-2e8f4b7a1c55")
 _NOT_CONTENT = frozenset({"write_date"})
 
 
-# One encoder: json.dumps with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical(value: Any) -> str:
-    return _ENCODER.encode(value)
+canonical = canonical_json  # the store's canonical form: one definition of it
 
 
 def content(record: dict[str, Any]) -> dict[str, Any]:
