@@ -231,3 +231,26 @@ def test_missing_file_for_a_read_command_says_what_to_do(db_path: Path) -> None:
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     res = run_cli("--db", str(tmp_path / "none" / "x.db"), "verify", env={"CQRS_DEBUG": "1"})
     assert res.returncode != 0 and "Traceback" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["view", "--as", "vinsha"],
+        ["whoami-can-see", "--as", "vinsha"],
+        ["metrics", "--as", "vinsha"],
+        ["users"],
+        ["status"],
+        ["rebuild", "--all"],
+        ["dead-letters", "--retry"],
+        ["validate"],
+        ["events"],
+    ],
+)
+def test_queries_do_not_create_a_missing_file(db_path: Path, command: list[str]) -> None:
+    res = run_cli("--db", str(db_path), *command)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        f"Error: no database at {db_path}; run `cqrs --db {db_path} migrate` (or a sync) first"
+    )
+    assert not db_path.exists()

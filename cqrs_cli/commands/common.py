@@ -30,9 +30,9 @@ def info(ctx: typer.Context, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def open_for(ctx: typer.Context, *, write: bool = False) -> Store:
+def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = None) -> Store:
     st = state(ctx)
-    store = open_store(st.db, write=write)
+    store = open_store(st.db, write=write, create=create)
     if store.migrated:
         names = ", ".join(m.name for m in store.migrated)
         info(ctx, f"Prepared {st.db}: applied {names}")

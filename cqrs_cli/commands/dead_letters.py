@@ -25,7 +25,7 @@ def run(
     from cqrs_cli.dead_letters import DeadLetters
 
     check_format(fmt)
-    with open_for(ctx, write=retry) as store:
+    with open_for(ctx, write=retry, create=False) as store:
         letters = DeadLetters(store)
         if retry:
             report = default_bus(letters).retry_dead_letters()

@@ -33,7 +33,7 @@ def settings() -> Settings:
 
 def open_current(ctx: typer.Context, views: Sequence[str], conf: Settings) -> Store:
     """Open the file for writing (catching up writes the views) with `views` at the head."""
-    store = open_for(ctx, write=True)
+    store = open_for(ctx, write=True, create=False)
     try:
         prepare(store, views, conf)
     except BaseException:

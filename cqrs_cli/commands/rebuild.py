@@ -29,7 +29,7 @@ def run(
     if unknown:
         raise CqrsError(f"unknown projection {unknown[0]!r}; known: {', '.join(NAMES)}",
                         exit_code=EXIT_USAGE)
-    with open_for(ctx, write=True) as store:
+    with open_for(ctx, write=True, create=False) as store:
         total = store.log.head()
         if state(ctx).quiet:
             report = rebuild(store, names, settings=settings())

@@ -28,9 +28,11 @@ class Store:
         self.close()
 
 
-def open_store(path: Path, *, write: bool = False) -> Store:
-    """Open `path`. Writers create and migrate it as needed; readers require it current."""
-    conn = connect(path, create=write, write=write)
+def open_store(path: Path, *, write: bool = False, create: bool | None = None) -> Store:
+    """Open `path`. Writers migrate it as needed and create it unless `create` is False
+    (a query writes its views but has nothing to show in a new file); readers require it
+    current."""
+    conn = connect(path, create=write if create is None else create, write=write)
     try:
         version = check_not_newer(conn, path)
         applied: list[Migration] = []
