@@ -13,7 +13,6 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.migrations import check_not_newer
 from cqrs_cli.sync import SyncResult, run_sync
+from cqrs_cli.validation import Check
 
 SOURCE_NAME = "legacy"
 SKIP_FLAG = "--skip-problems"
@@ -42,21 +42,6 @@ class LegacySource(SnapshotSource):
         super().__init__(loaded.snapshot, name=SOURCE_NAME)
 
 
-@dataclass(frozen=True)
-class CountCheck:
-    """One figure of the input compared with what the file's views hold after the import."""
-
-    name: str
-    expected: int  # counted in the input
-    actual: int  # counted in the views
-    detail: str
-
-    @property
-    def ok(self) -> bool:
-        return self.expected == self.actual
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
 
 
 def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
@@ -156,15 +141,14 @@ def _rows(conn: sqlite3.Connection, table: str) -> int:
     return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) if exists else 0
 
 
-def count_checks(conn: sqlite3.Connection, loaded: LegacyImport) -> list[CountCheck]:
+def count_checks(conn: sqlite3.Connection, loaded: LegacyImport) -> list[Check]:
     """The input's figures against the views (the caller has caught them up)."""
     got = view_counts(conn)
     return [
-        CountCheck("users", loaded.internal_users, got["users"],
-                   "internal users (share false, not OdooBot) in the input; "
-                   "rows of user_profiles"),
-        CountCheck("opportunities", loaded.opportunities, got["opportunities"],
-                   "crm.lead of type opportunity in the input; rows of opportunity_view"),
+        _check("users", loaded.internal_users, got["users"],
+               "internal users (share false, not OdooBot) in the input; rows of user_profiles"),
+        _check("opportunities", loaded.opportunities, got["opportunities"],
+               "crm.lead of type opportunity in the input; rows of opportunity_view"),
     ]
 
 
@@ -176,7 +160,11 @@ def lagging_views(store: Store) -> list[str]:
             for v in views if v.state != CURRENT]
 
 
-def require_counts(checks: list[CountCheck]) -> None:
+def _check(name: str, expected: int, actual: int, detail: str) -> Check:
+    return Check(name, expected == actual, expected, actual, detail)
+
+
+def require_counts(checks: list[Check]) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:
         figures = "; ".join(f"{c.name}: {c.expected} in the input, {c.actual} in the file"
@@ -185,7 +173,7 @@ def require_counts(checks: list[CountCheck]) -> None:
                         exit_code=EXIT_CHECK_FAILED)
 
 
-def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[CountCheck], list[str]]:
+def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[Check], list[str]]:
     """Run the whole import on a scratch copy of `db` (or an empty file) and throw it away.
 
     `db` itself is only read, through the backup API.

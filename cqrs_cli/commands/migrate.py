@@ -18,9 +18,9 @@ from cqrs_cli.store.migrations import LATEST, check_not_newer, status
 
 # The legacy importer (pydantic, the sync engine) loads only when `migrate legacy` runs.
 if TYPE_CHECKING:
-    from cqrs_cli.legacy_import import CountCheck
     from cqrs_cli.sources.legacy import LegacyImport
     from cqrs_cli.sync import SyncResult
+    from cqrs_cli.validation import Check
 
 app = typer.Typer(help="Create or upgrade the file's schema.")
 
@@ -128,7 +128,7 @@ def legacy(
 
 
 def _report(
-    ctx: typer.Context, loaded: LegacyImport, result: SyncResult, checks: list[CountCheck],
+    ctx: typer.Context, loaded: LegacyImport, result: SyncResult, checks: list[Check],
     backup: Path | None, dry_run: bool, fmt: str,
 ) -> None:
     from cqrs_cli.legacy_import import deleted_total
