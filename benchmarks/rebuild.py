@@ -52,8 +52,16 @@ def org(scale: float) -> Iterator[tuple[str, int, str, dict[str, Any]]]:
     parent: dict[int, int | None] = {}
 
     def user(uid: int, groups: list[str], boss: int | None) -> None:
-        users[uid] = {"id": uid, "login": f"user{uid}", "name": f"User {uid}", "active": True,
-                      "share": False, "company_id": 1, "company_ids": [1], "groups": groups}
+        users[uid] = {
+            "id": uid,
+            "login": f"user{uid}",
+            "name": f"User {uid}",
+            "active": True,
+            "share": False,
+            "company_id": 1,
+            "company_ids": [1],
+            "groups": groups,
+        }
         parent[uid] = boss
 
     user(2, [SALESMAN, "sales_team.group_sale_manager"], None)
@@ -67,34 +75,79 @@ def org(scale: float) -> Iterator[tuple[str, int, str, dict[str, Any]]]:
     for i, s in enumerate(sellers):
         user(s, [SALESMAN], managers[i % 45])
     for extra in range(2000, 2000 + 1000 - len(users)):
-        user(extra, [SALESMAN, "sales_team.group_sale_salesman_all_leads"]
-             if extra % 2 else [], None)
+        user(
+            extra, [SALESMAN, "sales_team.group_sale_salesman_all_leads"] if extra % 2 else [], None
+        )
     for uid, rec in users.items():
         yield "res.users", uid, "Created", {"record": rec}
     for uid in users:  # employee id = user id
         boss = parent[uid]
-        yield "hr.employee", uid, "Created", {"record": {
-            "id": uid, "name": f"User {uid}", "user_id": uid, "parent_id": boss,
-            "active": True, "company_id": 1}}
+        yield (
+            "hr.employee",
+            uid,
+            "Created",
+            {
+                "record": {
+                    "id": uid,
+                    "name": f"User {uid}",
+                    "user_id": uid,
+                    "parent_id": boss,
+                    "active": True,
+                    "company_id": 1,
+                }
+            },
+        )
     for t in range(10):
-        yield "crm.team", t + 1, "Created", {"record": {
-            "id": t + 1, "name": f"Team {t + 1}", "user_id": managers[t], "active": True}}
+        yield (
+            "crm.team",
+            t + 1,
+            "Created",
+            {
+                "record": {
+                    "id": t + 1,
+                    "name": f"Team {t + 1}",
+                    "user_id": managers[t],
+                    "active": True,
+                }
+            },
+        )
     for i, s in enumerate(sellers):
-        yield "crm.team.member", i + 1, "Created", {"record": {
-            "id": i + 1, "crm_team_id": i % 10 + 1, "user_id": s, "active": True}}
+        yield (
+            "crm.team.member",
+            i + 1,
+            "Created",
+            {"record": {"id": i + 1, "crm_team_id": i % 10 + 1, "user_id": s, "active": True}},
+        )
     for sid in range(1, 9):
-        yield "crm.stage", sid, "Created", {"record": {
-            "id": sid, "name": f"Stage {sid}", "sequence": sid, "is_won": sid == 8}}
+        yield (
+            "crm.stage",
+            sid,
+            "Created",
+            {"record": {"id": sid, "name": f"Stage {sid}", "sequence": sid, "is_won": sid == 8}},
+        )
     for aid in range(1, 5001):
-        yield "res.partner", aid, "Created", {"record": {
-            "id": aid, "name": f"Account {aid}", "is_company": True, "active": True}}
+        yield (
+            "res.partner",
+            aid,
+            "Created",
+            {"record": {"id": aid, "name": f"Account {aid}", "is_company": True, "active": True}},
+        )
     owners = [*sellers, *managers]
     opps: dict[int, dict[str, Any]] = {}
     for oid in range(1, n_opps + 1):
-        rec = {"id": oid, "name": f"Opportunity {oid}", "type": "opportunity", "active": True,
-               "stage_id": 1, "user_id": None if oid % 1000 == 0 else owners[oid % len(owners)],
-               "team_id": oid % 10 + 1, "partner_id": oid % 5000 + 1, "company_id": 1,
-               "expected_revenue": float(rng.randrange(100, 100_000)), "probability": 10.0}
+        rec = {
+            "id": oid,
+            "name": f"Opportunity {oid}",
+            "type": "opportunity",
+            "active": True,
+            "stage_id": 1,
+            "user_id": None if oid % 1000 == 0 else owners[oid % len(owners)],
+            "team_id": oid % 10 + 1,
+            "partner_id": oid % 5000 + 1,
+            "company_id": 1,
+            "expected_revenue": float(rng.randrange(100, 100_000)),
+            "probability": 10.0,
+        }
         opps[oid] = rec
         yield "crm.lead", oid, "Created", {"record": rec}
     for _ in range(int(n_opps * updates_per_opp)):
@@ -130,7 +183,8 @@ def generate(store: Store, scale: float) -> int:
 
     for model, rid, change, data in org(scale):
         batch.setdefault((model, str(rid)), []).append(
-            NewEvent(type=event_type(model, change), data=data))
+            NewEvent(type=event_type(model, change), data=data)
+        )
         pending += 1
         if pending >= CHUNK:
             flush()
@@ -149,8 +203,16 @@ def rebuild_child(db: Path, names: list[str]) -> None:
     store = open_store(db, write=True)
     report = rebuild(store, names)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"events": report.events, "seconds": report.seconds,
-                      "rate": report.rate, "peak_rss_mb": peak_kb / 1024}))
+    print(
+        json.dumps(
+            {
+                "events": report.events,
+                "seconds": report.seconds,
+                "rate": report.rate,
+                "peak_rss_mb": peak_kb / 1024,
+            }
+        )
+    )
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -167,7 +229,7 @@ def naive_from_events(store: Store, uid: int) -> list[int]:
     """Visible set of a salesperson computed straight from raw events: no views at all."""
     emp_parent: dict[int, int | None] = {}
     owner: dict[int, int | None] = {}
-    for (stream_type, data) in store.conn.execute(
+    for stream_type, data in store.conn.execute(
         "SELECT stream_type, data FROM events WHERE stream_type IN ('hr.employee', 'crm.lead')"
     ):
         rec = json.loads(data)["record"]
@@ -192,8 +254,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path)
     parser.add_argument("--keep", action="store_true", help="Keep the generated file.")
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--each", action="store_true",
-                        help="Also rebuild each view alone (four more replays).")
+    parser.add_argument(
+        "--each", action="store_true", help="Also rebuild each view alone (four more replays)."
+    )
     parser.add_argument("--rebuild-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--names", default=",".join(NAMES), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -214,13 +277,17 @@ def main() -> None:
     for names in [list(NAMES)] + ([[n] for n in NAMES] if args.each else []):
         child = subprocess.run(
             [sys.executable, __file__, "--rebuild-child", str(db), "--names", ",".join(names)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         figures = json.loads(child.stdout)
         label = "--all" if len(names) > 1 else f"--projection {names[0]}"
-        print(f"rebuild {label}: {figures['events']:,} events in {figures['seconds']:.1f} s = "
-              f"{figures['rate']:,.0f} events/s; peak RSS {figures['peak_rss_mb']:.0f} MB "
-              "(target >= 30,000 events/s, <= 200 MB)")
+        print(
+            f"rebuild {label}: {figures['events']:,} events in {figures['seconds']:.1f} s = "
+            f"{figures['rate']:,.0f} events/s; peak RSS {figures['peak_rss_mb']:.0f} MB "
+            "(target >= 30,000 events/s, <= 200 MB)"
+        )
 
     store = open_store(db, write=True)
     catch_up(store)
@@ -229,8 +296,10 @@ def main() -> None:
     start = time.perf_counter()
     seen = visible_opportunities(store, uid)  # cold: expands the manager's rows once
     cold = (time.perf_counter() - start) * 1000
-    print(f"manager user{uid} sees {len(seen):,} of {head:,}-event log's opportunities "
-          f"(first read, expanding the rows: {cold:.1f} ms)")
+    print(
+        f"manager user{uid} sees {len(seen):,} of {head:,}-event log's opportunities "
+        f"(first read, expanding the rows: {cold:.1f} ms)"
+    )
 
     def view() -> object:
         prepare(store, views)
@@ -246,30 +315,38 @@ def main() -> None:
 
     def json_list() -> object:
         (text,) = store.conn.execute(
-            "SELECT ids FROM json_lists WHERE user_id = ?", (uid,)).fetchone()
+            "SELECT ids FROM json_lists WHERE user_id = ?", (uid,)
+        ).fetchone()
         return store.conn.execute(
             "SELECT id, name, status, stage, expected_revenue, probability, salesperson_login,"
             " manager_login, account FROM opportunity_view WHERE id IN"
-            " (SELECT value FROM json_each(?))", (text,)).fetchall()
+            " (SELECT value FROM json_each(?))",
+            (text,),
+        ).fetchall()
 
     def matrix_rows() -> object:
         return store.conn.execute(
             "SELECT v.id, v.name, v.status, v.stage, v.expected_revenue, v.probability,"
             " v.salesperson_login, v.manager_login, v.account FROM user_access_rows r"
             " JOIN opportunity_view v ON v.id = r.opportunity_id WHERE r.user_id = ?",
-            (uid,)).fetchall()
+            (uid,),
+        ).fetchall()
 
     assert len(json_list()) == len(matrix_rows()) == len(seen)  # type: ignore[arg-type]
-    for label, fn in (("view (catch-up check + query + JSON items)", view),
-                      ("metrics (catch-up check + cached row)", metrics),
-                      ("  indexed (user_id, opportunity_id) rows, SQL only", matrix_rows),
-                      ("  baseline: JSON list column, SQL only", json_list)):
+    for label, fn in (
+        ("view (catch-up check + query + JSON items)", view),
+        ("metrics (catch-up check + cached row)", metrics),
+        ("  indexed (user_id, opportunity_id) rows, SQL only", matrix_rows),
+        ("  baseline: JSON list column, SQL only", json_list),
+    ):
         median, p95 = timed(fn, args.runs)
         print(f"{label}: median {median:.2f} ms, p95 {p95:.2f} ms")
     start = time.perf_counter()
     naive = naive_from_events(store, uid)
-    print(f"  baseline: visible set from raw events: {(time.perf_counter() - start) * 1000:,.0f}"
-          f" ms once ({len(naive):,} ids, same set: {naive == sorted(ids)})")
+    print(
+        f"  baseline: visible set from raw events: {(time.perf_counter() - start) * 1000:,.0f}"
+        f" ms once ({len(naive):,} ids, same set: {naive == sorted(ids)})"
+    )
     store.close()
     if args.keep:
         print(f"kept {db}")

@@ -104,8 +104,9 @@ class EventBus:
                 failures.extend(f for f in asyncio.run(self._gather(jobs, event)) if f)
         for failure in failures:
             if self.dead_letters is not None:
-                self.dead_letters.add(failure.handler, failure.event, failure.error,
-                                      failure.attempts)
+                self.dead_letters.add(
+                    failure.handler, failure.event, failure.error, failure.attempts
+                )
         return failures
 
     def _call(self, sub: Subscription, event: RecordedEvent) -> Failure | None:
@@ -121,9 +122,7 @@ class EventBus:
                     return Failure(sub.name, event, f"{type(exc).__name__}: {exc}", attempts)
                 self._sleep(delays[attempts - 1])
 
-    async def _gather(self, subs: list[Subscription], event: RecordedEvent) -> list[
-        Failure | None
-    ]:
+    async def _gather(self, subs: list[Subscription], event: RecordedEvent) -> list[Failure | None]:
         return list(await asyncio.gather(*(self._call_async(s, event) for s in subs)))
 
     async def _call_async(self, sub: Subscription, event: RecordedEvent) -> Failure | None:
@@ -178,8 +177,9 @@ class RetryReport:
 _REGISTRY: dict[str, tuple[SyncHandler | AsyncHandler, frozenset[str] | None]] = {}
 
 
-def register(name: str, handler: SyncHandler | AsyncHandler,
-             types: Iterable[str] | None = None) -> None:
+def register(
+    name: str, handler: SyncHandler | AsyncHandler, types: Iterable[str] | None = None
+) -> None:
     _REGISTRY[name] = (handler, frozenset(types) if types is not None else None)
 
 

@@ -33,8 +33,15 @@ class DeadLetters:
                 " ON CONFLICT (handler, event_id) DO UPDATE SET error = excluded.error,"
                 " attempts = dead_letters.attempts + excluded.attempts,"
                 " failed_at = excluded.failed_at",
-                (handler, event.position, event.event_id, event.type, error, attempts,
-                 utc_now_iso()),
+                (
+                    handler,
+                    event.position,
+                    event.event_id,
+                    event.type,
+                    error,
+                    attempts,
+                    utc_now_iso(),
+                ),
             )
 
     def all(self) -> list[DeadLetter]:

@@ -42,8 +42,6 @@ class LegacySource(SnapshotSource):
         super().__init__(loaded.snapshot, name=SOURCE_NAME)
 
 
-
-
 def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
     """Problems stop the import unless the caller chose to import the rest."""
     if loaded.problems and not skip:
@@ -129,8 +127,7 @@ def import_into(store: Store, loaded: LegacyImport) -> SyncResult:
 
 def view_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Internal users (active and archived) and opportunities (open, won, lost) in the views."""
-    return {"users": _rows(conn, "user_profiles"),
-            "opportunities": _rows(conn, "opportunity_view")}
+    return {"users": _rows(conn, "user_profiles"), "opportunities": _rows(conn, "opportunity_view")}
 
 
 def _rows(conn: sqlite3.Connection, table: str) -> int:
@@ -145,10 +142,18 @@ def count_checks(conn: sqlite3.Connection, loaded: LegacyImport) -> list[Check]:
     """The input's figures against the views (the caller has caught them up)."""
     got = view_counts(conn)
     return [
-        _check("users", loaded.internal_users, got["users"],
-               "internal users (share false, not OdooBot) in the input; rows of user_profiles"),
-        _check("opportunities", loaded.opportunities, got["opportunities"],
-               "crm.lead of type opportunity in the input; rows of opportunity_view"),
+        _check(
+            "users",
+            loaded.internal_users,
+            got["users"],
+            "internal users (share false, not OdooBot) in the input; rows of user_profiles",
+        ),
+        _check(
+            "opportunities",
+            loaded.opportunities,
+            got["opportunities"],
+            "crm.lead of type opportunity in the input; rows of opportunity_view",
+        ),
     ]
 
 
@@ -156,8 +161,11 @@ def lagging_views(store: Store) -> list[str]:
     """Views not at the head of the log after a catch-up (paused, rebuild needed): the
     likely reason when a count check fails."""
     _, views = status(store)
-    return [f"view {v.name} is {v.state.replace('_', ' ')}" + (f": {v.error}" if v.error else "")
-            for v in views if v.state != CURRENT]
+    return [
+        f"view {v.name} is {v.state.replace('_', ' ')}" + (f": {v.error}" if v.error else "")
+        for v in views
+        if v.state != CURRENT
+    ]
 
 
 def _check(name: str, expected: int, actual: int, detail: str) -> Check:
@@ -167,10 +175,10 @@ def _check(name: str, expected: int, actual: int, detail: str) -> Check:
 def require_counts(checks: list[Check]) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:
-        figures = "; ".join(f"{c.name}: {c.expected} in the input, {c.actual} in the file"
-                            for c in failed)
-        raise CqrsError(f"counts differ after the import: {figures}",
-                        exit_code=EXIT_CHECK_FAILED)
+        figures = "; ".join(
+            f"{c.name}: {c.expected} in the input, {c.actual} in the file" for c in failed
+        )
+        raise CqrsError(f"counts differ after the import: {figures}", exit_code=EXIT_CHECK_FAILED)
 
 
 def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[Check], list[str]]:

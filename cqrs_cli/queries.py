@@ -46,7 +46,8 @@ def resolve_user(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
             raise UnknownUser(f"{text!r} is ambiguous: {_logins(exact)}")
     low = wanted.casefold()
     found = [
-        u for u in users
+        u
+        for u in users
         if u["login"].casefold().startswith(low) or (u["name"] or "").casefold().startswith(low)
     ]
     if len(found) == 1:
@@ -99,21 +100,40 @@ def visible_opportunities(
         # hot part of a query, so it stays a flat comprehension.
         return [
             {
-                "id": oid, "name": name, "status": st, "stage": stg,
-                "expected_revenue": rev, "probability": prob,
-                "salesperson": None if uid is None else {"id": uid, "login": ulog,
-                                                         "name": unam},
+                "id": oid,
+                "name": name,
+                "status": st,
+                "stage": stg,
+                "expected_revenue": rev,
+                "probability": prob,
+                "salesperson": None if uid is None else {"id": uid, "login": ulog, "name": unam},
                 "manager": None if mid is None else {"id": mid, "login": mlog, "name": mnam},
                 "account": None if pid is None else {"id": pid, "name": acc},
                 "reason": reason,
             }
-            for (oid, name, st, stg, rev, prob, uid, ulog, unam, mid, mlog, mnam, pid, acc,
-                 reason) in rows
+            for (
+                oid,
+                name,
+                st,
+                stg,
+                rev,
+                prob,
+                uid,
+                ulog,
+                unam,
+                mid,
+                mlog,
+                mnam,
+                pid,
+                acc,
+                reason,
+            ) in rows
         ]
 
 
-def can_see(store: Store, user_id: int, *, settings: Settings | None = None,
-            explain: bool = False) -> dict[str, Any]:
+def can_see(
+    store: Store, user_id: int, *, settings: Settings | None = None, explain: bool = False
+) -> dict[str, Any]:
     """`whoami-can-see`: ids of visible opportunities and accounts (with reasons on request)."""
     matrix = AccessMatrix(settings=settings)
     with store.log.transaction() as conn:
@@ -127,14 +147,14 @@ def can_see(store: Store, user_id: int, *, settings: Settings | None = None,
     }
     if explain:
         out["reasons"] = {
-            str(r[0]): ({"reason": r[1], "via": r[2]} if r[2] else {"reason": r[1]})
-            for r in rows
+            str(r[0]): ({"reason": r[1], "via": r[2]} if r[2] else {"reason": r[1]}) for r in rows
         }
     return out
 
 
-def metrics_of(store: Store, user_id: int, *, settings: Settings | None = None
-               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def metrics_of(
+    store: Store, user_id: int, *, settings: Settings | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     dm = DashboardMetrics(settings=settings)
     with store.log.transaction() as conn:
         dm.refresh(conn, user_id)
@@ -145,8 +165,19 @@ def metrics_of(store: Store, user_id: int, *, settings: Settings | None = None
 
 
 PROFILE_FIELDS = (
-    "user_id", "login", "name", "email", "active", "employee_id", "manager_id",
-    "manager_login", "subordinates", "all_subordinates", "teams", "access", "company_ids",
+    "user_id",
+    "login",
+    "name",
+    "email",
+    "active",
+    "employee_id",
+    "manager_id",
+    "manager_login",
+    "subordinates",
+    "all_subordinates",
+    "teams",
+    "access",
+    "company_ids",
     "in_cycle",
 )
 

@@ -92,8 +92,17 @@ class UserRecord(OdooRecord):
     MODEL = "res.users"
     ENTITY = "User"
     # groups_id is read to compute `groups`; share filters out portal/public users.
-    FIELDS = ("login", "name", "email", "active", "share", "company_id", "company_ids",
-              "groups_id", "write_date")
+    FIELDS = (
+        "login",
+        "name",
+        "email",
+        "active",
+        "share",
+        "company_id",
+        "company_ids",
+        "groups_id",
+        "write_date",
+    )
     MANY2ONE = frozenset({"company_id"})
 
     login: str = Field(min_length=1)
@@ -176,9 +185,22 @@ class AccountRecord(OdooRecord):
 class OpportunityRecord(OdooRecord):
     MODEL = "crm.lead"
     ENTITY = "Opportunity"
-    FIELDS = ("name", "type", "active", "stage_id", "user_id", "team_id", "partner_id",
-              "company_id", "expected_revenue", "probability", "date_deadline",
-              "date_closed", "create_date", "write_date")
+    FIELDS = (
+        "name",
+        "type",
+        "active",
+        "stage_id",
+        "user_id",
+        "team_id",
+        "partner_id",
+        "company_id",
+        "expected_revenue",
+        "probability",
+        "date_deadline",
+        "date_closed",
+        "create_date",
+        "write_date",
+    )
     MANY2ONE = frozenset({"stage_id", "user_id", "team_id", "partner_id", "company_id"})
 
     name: str
@@ -197,7 +219,12 @@ class OpportunityRecord(OdooRecord):
 
 
 RECORD_TYPES: tuple[type[OdooRecord], ...] = (
-    UserRecord, EmployeeRecord, TeamRecord, TeamMemberRecord, StageRecord, AccountRecord,
+    UserRecord,
+    EmployeeRecord,
+    TeamRecord,
+    TeamMemberRecord,
+    StageRecord,
+    AccountRecord,
     OpportunityRecord,
 )
 RECORD_BY_MODEL: dict[str, type[OdooRecord]] = {r.MODEL: r for r in RECORD_TYPES}

@@ -29,53 +29,87 @@ ODOO_DT = "%Y-%m-%d %H:%M:%S"
 SCHEMA: dict[str, dict[str, tuple[str, str | None]]] = {
     "res.company": {"name": ("char", None)},
     "res.users": {
-        "login": ("char", None), "name": ("char", None), "email": ("char", None),
-        "active": ("boolean", None), "share": ("boolean", None),
-        "company_id": (M2O, "res.company"), "company_ids": (M2M, "res.company"),
+        "login": ("char", None),
+        "name": ("char", None),
+        "email": ("char", None),
+        "active": ("boolean", None),
+        "share": ("boolean", None),
+        "company_id": (M2O, "res.company"),
+        "company_ids": (M2M, "res.company"),
         "groups_id": (M2M, "res.groups"),
     },
     "res.groups": {"name": ("char", None), "full_name": ("char", None)},
     "ir.model.data": {
-        "module": ("char", None), "name": ("char", None), "model": ("char", None),
+        "module": ("char", None),
+        "name": ("char", None),
+        "model": ("char", None),
         "res_id": ("integer", None),
     },
     "hr.employee": {
-        "name": ("char", None), "user_id": (M2O, "res.users"), "parent_id": (M2O, "hr.employee"),
-        "active": ("boolean", None), "company_id": (M2O, "res.company"),
+        "name": ("char", None),
+        "user_id": (M2O, "res.users"),
+        "parent_id": (M2O, "hr.employee"),
+        "active": ("boolean", None),
+        "company_id": (M2O, "res.company"),
         "work_email": ("char", None),
     },
     "crm.team": {
-        "name": ("char", None), "user_id": (M2O, "res.users"), "active": ("boolean", None),
+        "name": ("char", None),
+        "user_id": (M2O, "res.users"),
+        "active": ("boolean", None),
         "company_id": (M2O, "res.company"),
     },
     "crm.team.member": {
-        "crm_team_id": (M2O, "crm.team"), "user_id": (M2O, "res.users"),
+        "crm_team_id": (M2O, "crm.team"),
+        "user_id": (M2O, "res.users"),
         "active": ("boolean", None),
     },
     "crm.stage": {
-        "name": ("char", None), "sequence": ("integer", None), "is_won": ("boolean", None),
-        "fold": ("boolean", None), "team_id": (M2O, "crm.team"),
+        "name": ("char", None),
+        "sequence": ("integer", None),
+        "is_won": ("boolean", None),
+        "fold": ("boolean", None),
+        "team_id": (M2O, "crm.team"),
     },
     "res.partner": {
-        "name": ("char", None), "email": ("char", None), "is_company": ("boolean", None),
-        "active": ("boolean", None), "company_id": (M2O, "res.company"),
+        "name": ("char", None),
+        "email": ("char", None),
+        "is_company": ("boolean", None),
+        "active": ("boolean", None),
+        "company_id": (M2O, "res.company"),
         "parent_id": (M2O, "res.partner"),
     },
     "crm.lead": {
-        "name": ("char", None), "type": ("selection", None), "active": ("boolean", None),
-        "stage_id": (M2O, "crm.stage"), "user_id": (M2O, "res.users"),
-        "team_id": (M2O, "crm.team"), "partner_id": (M2O, "res.partner"),
-        "company_id": (M2O, "res.company"), "expected_revenue": ("monetary", None),
-        "probability": ("float", None), "date_deadline": ("date", None),
+        "name": ("char", None),
+        "type": ("selection", None),
+        "active": ("boolean", None),
+        "stage_id": (M2O, "crm.stage"),
+        "user_id": (M2O, "res.users"),
+        "team_id": (M2O, "crm.team"),
+        "partner_id": (M2O, "res.partner"),
+        "company_id": (M2O, "res.company"),
+        "expected_revenue": ("monetary", None),
+        "probability": ("float", None),
+        "date_deadline": ("date", None),
         "date_closed": ("datetime", None),
     },
 }
-COMMON = {"id": ("integer", None), "create_date": ("datetime", None),
-          "write_date": ("datetime", None), "display_name": ("char", None)}
+COMMON = {
+    "id": ("integer", None),
+    "create_date": ("datetime", None),
+    "write_date": ("datetime", None),
+    "display_name": ("char", None),
+}
 # hr.employee.public is a read-only view of hr.employee in Odoo.
 ALIASES = {"hr.employee.public": "hr.employee"}
-DEFAULTS = {"active": True, "share": False, "type": "opportunity", "sequence": 1,
-            "probability": 0.0, "expected_revenue": 0.0}
+DEFAULTS = {
+    "active": True,
+    "share": False,
+    "type": "opportunity",
+    "sequence": 1,
+    "probability": 0.0,
+    "expected_revenue": 0.0,
+}
 
 
 class OdooError(Exception):
@@ -116,9 +150,12 @@ class FakeOdoo:
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.tables["res.company"][1] = {"id": 1, "name": "Demo Company",
-                                         "create_date": "2026-01-01 00:00:00",
-                                         "write_date": "2026-01-01 00:00:00"}
+        self.tables["res.company"][1] = {
+            "id": 1,
+            "name": "Demo Company",
+            "create_date": "2026-01-01 00:00:00",
+            "write_date": "2026-01-01 00:00:00",
+        }
         self._ids["res.company"] = [1]
 
     # -- data ------------------------------------------------------------------------------
@@ -292,15 +329,24 @@ class FakeOdoo:
             return not self._eval(model, rec, node[1])
         return self._leaf(model, rec, node)
 
-    def _search(self, model: str, domain: list[Any], offset: int, limit: int | None,
-                order: str | None, context: dict[str, Any]) -> list[dict[str, Any]]:
+    def _search(
+        self,
+        model: str,
+        domain: list[Any],
+        offset: int,
+        limit: int | None,
+        order: str | None,
+        context: dict[str, Any],
+    ) -> list[dict[str, Any]]:
         table = self._table(model)
         nodes = self._parse(domain or [])
         mentions_active = any(isinstance(n, list) and n[0] == "active" for n in nodes) or any(
             isinstance(t, list | tuple) and len(t) == 3 and t[0] == "active" for t in domain or []
         )
-        if context.get("active_test", True) and "active" in self._fields(model) and not (
-            mentions_active
+        if (
+            context.get("active_test", True)
+            and "active" in self._fields(model)
+            and not (mentions_active)
         ):
             nodes.append(["active", "=", True])
         ids = self._ids[ALIASES.get(model, model)]
@@ -321,12 +367,15 @@ class FakeOdoo:
         if not by_id:
             for part in reversed([p.strip() for p in str(order).split(",") if p.strip()]):
                 name, _, direction = part.partition(" ")
-                out.sort(key=lambda r, n=name: (r.get(n) is False, r.get(n)),
-                         reverse=direction.lower() == "desc")
-        return out[offset: offset + limit if limit else None]
+                out.sort(
+                    key=lambda r, n=name: (r.get(n) is False, r.get(n)),
+                    reverse=direction.lower() == "desc",
+                )
+        return out[offset : offset + limit if limit else None]
 
-    def _read(self, model: str, recs: list[dict[str, Any]], fields: list[str] | None
-              ) -> list[dict[str, Any]]:
+    def _read(
+        self, model: str, recs: list[dict[str, Any]], fields: list[str] | None
+    ) -> list[dict[str, Any]]:
         known = self._fields(model)
         wanted = fields or [f for f in known if f != "display_name"]
         for f in wanted:
@@ -336,8 +385,11 @@ class FakeOdoo:
         for rec in recs:
             row = {"id": rec["id"]}
             for f in wanted:
-                row[f] = (self._name_of(model, rec["id"]) if f == "display_name"
-                          else copy.copy(rec.get(f, False)))
+                row[f] = (
+                    self._name_of(model, rec["id"])
+                    if f == "display_name"
+                    else copy.copy(rec.get(f, False))
+                )
             out.append(row)
         return out
 
@@ -345,8 +397,10 @@ class FakeOdoo:
 
     def _auth(self, db: str, uid: int, password: str) -> None:
         for login in self.logins.values():
-            if login.uid == uid and password in (login.password, *login.api_keys) and (
-                db == self.database
+            if (
+                login.uid == uid
+                and password in (login.password, *login.api_keys)
+                and (db == self.database)
             ):
                 return
         raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
@@ -369,8 +423,7 @@ class FakeOdoo:
             if service == "common" and method == "login":
                 db, login, password = args
                 found = self.logins.get(login)
-                ok = found and db == self.database and password in (
-                    found.password, *found.api_keys)
+                ok = found and db == self.database and password in (found.password, *found.api_keys)
                 return (found.uid if ok and found else False), None
             if service == "common" and method == "version":
                 return {"server_version": "17.0", "protocol_version": 1}, None
@@ -385,8 +438,10 @@ class FakeOdoo:
                 kwargs = dict(args[6]) if len(args) > 6 else {}
             fault = self._check_fault(model, call)
             if fault and fault.kind == "access_error":
-                raise OdooError("odoo.exceptions.AccessError",
-                                f"You are not allowed to access '{model}' records.")
+                raise OdooError(
+                    "odoo.exceptions.AccessError",
+                    f"You are not allowed to access '{model}' records.",
+                )
             if fault and fault.kind == "access_denied":
                 raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
             if call == "context_get":
@@ -394,21 +449,30 @@ class FakeOdoo:
             if ALIASES.get(model, model) not in SCHEMA:
                 raise OdooError("builtins.KeyError", f"'{model}'")
             if model in self.denied:
-                raise OdooError("odoo.exceptions.AccessError",
-                                f"You are not allowed to access '{model}' records.")
+                raise OdooError(
+                    "odoo.exceptions.AccessError",
+                    f"You are not allowed to access '{model}' records.",
+                )
             return self._model_call(model, call, rest, kwargs), fault
 
     def _model_call(self, model: str, call: str, args: list[Any], kw: dict[str, Any]) -> Any:
         context = kw.pop("context", {}) or {}
         if call == "fields_get":
-            return {f: {"type": t, "string": f.replace("_", " ").title(), "relation": r or False}
-                    for f, (t, r) in self._fields(model).items()}
-        names = {"search": ["domain", "offset", "limit", "order"],
-                 "search_read": ["domain", "fields", "offset", "limit", "order"],
-                 "search_count": ["domain"], "read": ["ids", "fields"]}
+            return {
+                f: {"type": t, "string": f.replace("_", " ").title(), "relation": r or False}
+                for f, (t, r) in self._fields(model).items()
+            }
+        names = {
+            "search": ["domain", "offset", "limit", "order"],
+            "search_read": ["domain", "fields", "offset", "limit", "order"],
+            "search_count": ["domain"],
+            "read": ["ids", "fields"],
+        }
         if call not in names:
-            raise OdooError("builtins.AttributeError",
-                            f"The method '{call}' does not exist on the model '{model}'")
+            raise OdooError(
+                "builtins.AttributeError",
+                f"The method '{call}' does not exist on the model '{model}'",
+            )
         params = dict(zip(names[call], args, strict=False))
         params.update(kw)
         if call == "read":
@@ -417,8 +481,14 @@ class FakeOdoo:
             result = self._read(model, recs, params.get("fields"))
             self.calls.append((model, call, len(result)))
             return result
-        found = self._search(model, params.get("domain") or [], int(params.get("offset") or 0),
-                             params.get("limit") or None, params.get("order"), context)
+        found = self._search(
+            model,
+            params.get("domain") or [],
+            int(params.get("offset") or 0),
+            params.get("limit") or None,
+            params.get("order"),
+            context,
+        )
         self.calls.append((model, call, len(found)))
         if call == "search":
             return [r["id"] for r in found]
@@ -469,9 +539,12 @@ class FakeOdoo:
         fault: Fault | None = None
         try:
             if handler.path.rstrip("/") == "/web/webclient/version_info":
-                result: Any = {"server_version": "17.0",
-                               "server_version_info": [17, 0, 0, "final", 0, ""],
-                               "server_serie": "17.0", "protocol_version": 1}
+                result: Any = {
+                    "server_version": "17.0",
+                    "server_version_info": [17, 0, 0, "final", 0, ""],
+                    "server_serie": "17.0",
+                    "protocol_version": 1,
+                }
             elif handler.path.rstrip("/") == "/jsonrpc":
                 result, fault = self.dispatch(request.get("params") or {})
             else:
@@ -479,11 +552,22 @@ class FakeOdoo:
                 return
             payload: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "result": result}
         except OdooError as exc:
-            payload = {"jsonrpc": "2.0", "id": rid, "error": {
-                "code": 200, "message": "Odoo Server Error",
-                "data": {"name": exc.name, "message": exc.message, "arguments": [exc.message],
-                         "debug": "Traceback (most recent call last):\n  (fake)\n"
-                                  f"{exc.name}: {exc.message}", "context": {}}}}
+            payload = {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "error": {
+                    "code": 200,
+                    "message": "Odoo Server Error",
+                    "data": {
+                        "name": exc.name,
+                        "message": exc.message,
+                        "arguments": [exc.message],
+                        "debug": "Traceback (most recent call last):\n  (fake)\n"
+                        f"{exc.name}: {exc.message}",
+                        "context": {},
+                    },
+                },
+            }
         if fault and fault.kind == "http500":
             self._send(handler, 500, b"<html><body>Internal Server Error</body></html>")
             return
@@ -497,8 +581,9 @@ class FakeOdoo:
         self._send(handler, 200, json.dumps(payload).encode(), "application/json")
 
     @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, code: int, body: bytes,
-              ctype: str = "text/html") -> None:
+    def _send(
+        handler: BaseHTTPRequestHandler, code: int, body: bytes, ctype: str = "text/html"
+    ) -> None:
         try:
             handler.send_response(code)
             handler.send_header("Content-Type", ctype)

@@ -51,7 +51,8 @@ class Org:
 
     def _append(self, model: str, rid: int, change: str, data: dict[str, Any]) -> None:
         event = NewEvent(
-            type=event_type(model, change), data=data,
+            type=event_type(model, change),
+            data=data,
             metadata=EventMetadata(source="test"),
         )
         self.store.log.append(model, str(rid), [event])
@@ -62,8 +63,9 @@ class Org:
         kw.setdefault("company_ids", [1])
         self.put(USERS, id=uid, login=login, groups=sorted(groups or []), **kw)
 
-    def employee(self, eid: int, user_id: int | None, parent_id: int | None = None,
-                 **kw: Any) -> None:
+    def employee(
+        self, eid: int, user_id: int | None, parent_id: int | None = None, **kw: Any
+    ) -> None:
         kw.setdefault("name", f"Employee {eid}")
         self.put(EMPLOYEES, id=eid, user_id=user_id, parent_id=parent_id, **kw)
 
@@ -99,12 +101,14 @@ def demo_like(org: Org) -> None:
     org.employee(7, JOEL, 4)
     org.put(TEAMS, id=1, name="Direct Sales", user_id=VINSHA)
     org.put(TEAMS, id=2, name="Partners", user_id=MITCHELL)
-    for mid, (team, uid) in enumerate(
-        [(1, ZAKARIYA), (2, MARC), (2, LISA), (2, JOEL)], start=1
-    ):
+    for mid, (team, uid) in enumerate([(1, ZAKARIYA), (2, MARC), (2, LISA), (2, JOEL)], start=1):
         org.put(MEMBERS, id=mid, crm_team_id=team, user_id=uid)
-    for sid, name, won in [(STAGE_NEW, "New", False), (STAGE_QUALIFIED, "Qualified", False),
-                           (STAGE_PROPOSITION, "Proposition", False), (STAGE_WON, "Won", True)]:
+    for sid, name, won in [
+        (STAGE_NEW, "New", False),
+        (STAGE_QUALIFIED, "Qualified", False),
+        (STAGE_PROPOSITION, "Proposition", False),
+        (STAGE_WON, "Won", True),
+    ]:
         org.put(STAGES, id=sid, name=name, sequence=sid * 10, is_won=won)
     for aid in range(1, 6):
         org.put(ACCOUNTS, id=aid, name=f"Account {aid}", is_company=True)
@@ -112,8 +116,12 @@ def demo_like(org: Org) -> None:
     stages = [STAGE_NEW, STAGE_QUALIFIED, STAGE_PROPOSITION, STAGE_WON]
     for oid, owner in enumerate(owners, start=1):
         org.opp(
-            oid, owner, stage_id=stages[oid % 4], partner_id=1 + oid % 5,
+            oid,
+            owner,
+            stage_id=stages[oid % 4],
+            partner_id=1 + oid % 5,
             team_id=1 if owner in (VINSHA, ZAKARIYA) else 2,
-            expected_revenue=1000.0 * oid, probability=10.0 * (oid % 10),
+            expected_revenue=1000.0 * oid,
+            probability=10.0 * (oid % 10),
             active=oid % 7 != 0,  # a few lost ones
         )

@@ -85,7 +85,11 @@ def test_failing_handler_is_isolated_retried_and_dead_lettered(store: Store) -> 
     assert calls.count("broken") == 4 and calls.count("fine") == 3
     [letter] = letters.all()
     assert (letter.handler, letter.position, letter.event_type, letter.attempts) == (
-        "broken", 1, "OdooUserCreated", 4)
+        "broken",
+        1,
+        "OdooUserCreated",
+        4,
+    )
     assert letter.error == "RuntimeError: cannot handle OdooUserCreated"
 
 
@@ -135,11 +139,13 @@ def test_dead_letters_command(store: Store) -> None:
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
     base = [sys.executable, "-m", "cqrs_cli", "--db", str(store.path), "dead-letters"]
-    listed = subprocess.run([*base, "--format", "json"], env=env, capture_output=True,
-                            text=True, check=True)
+    listed = subprocess.run(
+        [*base, "--format", "json"], env=env, capture_output=True, text=True, check=True
+    )
     [row] = json.loads(listed.stdout)
     assert (row["handler"], row["attempts"], row["error"]) == ("gone", 4, "ValueError: boom")
-    retried = subprocess.run([*base, "--retry", "--format", "json"], env=env,
-                             capture_output=True, text=True, check=True)
+    retried = subprocess.run(
+        [*base, "--retry", "--format", "json"], env=env, capture_output=True, text=True, check=True
+    )
     assert "1 kept" in retried.stderr  # no handler named "gone" here: kept, not dropped
     assert len(json.loads(retried.stdout)) == 1

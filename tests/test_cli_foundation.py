@@ -195,9 +195,10 @@ def read_only(db_path: Path) -> Iterator[Path]:
         db_path.chmod(0o600)
         return
     # Root ignores permission bits; the immutable attribute binds root too.
-    if shutil.which("chattr") is None or subprocess.run(
-        ["chattr", "+i", str(db_path)], capture_output=True
-    ).returncode:
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(db_path)], capture_output=True).returncode
+    ):
         pytest.skip("cannot make a file unwritable for root here (no chattr +i)")
     try:
         yield db_path

@@ -22,8 +22,12 @@ def cqrs(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ODOO_", "CQRS_"))}
     full_env.update(PYTHONPATH=str(REPO), **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "cqrs_cli", *args], capture_output=True, text=True,
-        env=full_env, timeout=60, check=False,
+        [sys.executable, "-m", "cqrs_cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        check=False,
     )
 
 
@@ -52,8 +56,11 @@ def test_exactly_one_source(tmp_path: Path) -> None:
     assert both.stderr.strip() == "Error: choose one source, not --demo and --from-file"
     none = runner.invoke(app, ["--db", db, "sync"], env={"ODOO_URL": ""})
     assert none.exit_code == 2 and none.stderr.startswith("Error: no source")
-    half = runner.invoke(app, ["--db", db, "sync", "--url", "http://x"],
-                         env={"ODOO_DB": "", "ODOO_USER": "", "ODOO_PASSWORD": ""})
+    half = runner.invoke(
+        app,
+        ["--db", db, "sync", "--url", "http://x"],
+        env={"ODOO_DB": "", "ODOO_USER": "", "ODOO_PASSWORD": ""},
+    )
     assert half.exit_code == 2 and "missing --database" in half.stderr
 
 
@@ -84,13 +91,16 @@ def test_wrong_password(fake: FakeOdoo, tmp_path: Path) -> None:
     assert "not-it" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(("kind", "message"), [
-    ("http500", "Error: Odoo answered HTTP 500 reading crm.stage"),
-    ("malformed", "Error: Odoo sent a malformed answer reading crm.stage: "),
-    ("slow", "Error: Odoo did not answer in time reading crm.stage"),
-    ("access_error", "Error: Odoo refused access reading crm.stage: "),
-    ("access_denied", "Error: Odoo denied access reading crm.stage (session or credentials): "),
-])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("http500", "Error: Odoo answered HTTP 500 reading crm.stage"),
+        ("malformed", "Error: Odoo sent a malformed answer reading crm.stage: "),
+        ("slow", "Error: Odoo did not answer in time reading crm.stage"),
+        ("access_error", "Error: Odoo refused access reading crm.stage: "),
+        ("access_denied", "Error: Odoo denied access reading crm.stage (session or credentials): "),
+    ],
+)
 def test_faults_are_one_line_errors_and_the_next_sync_resumes(
     fake: FakeOdoo, tmp_path: Path, kind: str, message: str
 ) -> None:
@@ -128,8 +138,13 @@ def test_export_then_sync_from_the_file_equals_the_odoo_sync(
     from_file = cqrs("--db", b, "sync", "--from-file", str(snap))
     assert from_file.returncode == 0, from_file.stderr
     show = [cqrs("--db", p, "events", "--format", "json") for p in (a, b)]
-    records = [sorted((e["stream_type"], e["stream_id"], json.dumps(e["data"], sort_keys=True))
-                      for e in json.loads(s.stdout)) for s in show]
+    records = [
+        sorted(
+            (e["stream_type"], e["stream_id"], json.dumps(e["data"], sort_keys=True))
+            for e in json.loads(s.stdout)
+        )
+        for s in show
+    ]
     assert len(records[0]) == 59 and records[0] == records[1]
 
 
@@ -139,9 +154,24 @@ def test_concurrent_syncs_append_each_event_once(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ODOO_", "CQRS_"))}
     env["PYTHONPATH"] = str(REPO)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "cqrs_cli", "--db", db, "-q", "sync", "--demo",
-                          "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cqrs_cli",
+                "--db",
+                db,
+                "-q",
+                "sync",
+                "--demo",
+                "--format",
+                "json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for _ in range(3)
     ]
     outs = [p.communicate(timeout=60) for p in procs]
@@ -158,6 +188,12 @@ def test_cli_start_up_does_not_load_the_sync_machinery() -> None:
         "if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]"

@@ -9,8 +9,13 @@ from cqrs_cli.records import OpportunityRecord
 from cqrs_cli.sync import diffing
 
 
-@given(st.text(max_size=20), st.integers(1, 10**9), st.integers(0, 10**6),
-       st.sampled_from(["Created", "Updated", "Deleted"]), st.text(max_size=64))
+@given(
+    st.text(max_size=20),
+    st.integers(1, 10**9),
+    st.integers(0, 10**6),
+    st.sampled_from(["Created", "Updated", "Deleted"]),
+    st.text(max_size=64),
+)
 def test_event_id_is_uuid5(model: str, odoo_id: int, version: int, change: str, h: str) -> None:
     name = f"{model}:{odoo_id}:{version}:{change}:{h}"
     expected = str(uuid.uuid5(diffing.EVENT_NAMESPACE, name))
@@ -26,11 +31,18 @@ def test_changes_ignore_write_date_only() -> None:
 
 
 def test_normalized_datetimes_keep_their_format() -> None:
-    rec = OpportunityRecord.model_validate({
-        "id": 3, "name": "x", "create_date": "2026-01-05 10:00:07",
-        "date_closed": "2026-01-05T10:00:07.123456Z", "write_date": False, "stage_id": False,
-        "user_id": [4, "Zak"], "active": False,
-    })
+    rec = OpportunityRecord.model_validate(
+        {
+            "id": 3,
+            "name": "x",
+            "create_date": "2026-01-05 10:00:07",
+            "date_closed": "2026-01-05T10:00:07.123456Z",
+            "write_date": False,
+            "stage_id": False,
+            "user_id": [4, "Zak"],
+            "active": False,
+        }
+    )
     assert rec.create_date == "2026-01-05T10:00:07Z" == rec.date_closed
     assert rec.write_date is None and rec.stage_id is None
     assert rec.user_id == 4 and rec.active is False
@@ -54,8 +66,9 @@ def test_plain_equals_model_dump_for_every_record_type() -> None:
     seen = set()
     for model, kind in RECORD_BY_MODEL.items():
         for raw in data[model]:
-            rec = kind.model_validate({**raw, "groups": ["base.group_system"]}
-                                      if model == "res.users" else raw)
+            rec = kind.model_validate(
+                {**raw, "groups": ["base.group_system"]} if model == "res.users" else raw
+            )
             assert plain(rec) == rec.model_dump(mode="json")
             seen.add(model)
     assert seen == set(RECORD_BY_MODEL)

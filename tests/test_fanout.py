@@ -43,8 +43,11 @@ def view_rows(store: Store, where: str, *args: object) -> list[tuple[object, ...
 
 def assert_same_as_rebuild(store: Store) -> None:
     assert compare_with_rebuild(store) == {
-        "user_profiles": [], "opportunity_view": [], "user_access_matrix": [],
-        "dashboard_metrics": []}
+        "user_profiles": [],
+        "opportunity_view": [],
+        "user_access_matrix": [],
+        "dashboard_metrics": [],
+    }
 
 
 def test_change_of_manager(org: Org) -> None:
@@ -81,7 +84,8 @@ def test_rename_stage_and_make_it_won(org: Org) -> None:
     catch_up(store)
     rows = store.conn.execute(
         "SELECT DISTINCT stage, status FROM opportunity_view WHERE stage_id = ? AND active = 1",
-        (STAGE_NEW,)).fetchall()
+        (STAGE_NEW,),
+    ).fetchall()
     assert rows == [("Fresh", "won")]
     _, team = metrics_of(store, VINSHA)
     assert team is not None and "Fresh" in [r["stage"] for r in team["by_stage"]]
@@ -106,12 +110,19 @@ def test_rename_user_account_team(org: Org) -> None:
     org.put(ACCOUNTS, id=4, name="Renamed Ltd")
     org.put(TEAMS, id=1, name="Team One")
     catch_up(store)
-    assert {r[0] for r in store.conn.execute(
-        "SELECT salesperson_login FROM opportunity_view WHERE user_id = ?", (ZAKARIYA,))} == {"zak"}
-    assert {r[0] for r in store.conn.execute(
-        "SELECT account FROM opportunity_view WHERE partner_id = 4")} == {"Renamed Ltd"}
-    assert {r[0] for r in store.conn.execute(
-        "SELECT team FROM opportunity_view WHERE team_id = 1")} == {"Team One"}
+    assert {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT salesperson_login FROM opportunity_view WHERE user_id = ?", (ZAKARIYA,)
+        )
+    } == {"zak"}
+    assert {
+        r[0]
+        for r in store.conn.execute("SELECT account FROM opportunity_view WHERE partner_id = 4")
+    } == {"Renamed Ltd"}
+    assert {
+        r[0] for r in store.conn.execute("SELECT team FROM opportunity_view WHERE team_id = 1")
+    } == {"Team One"}
     vias = {v.get("via") for v in can_see(store, VINSHA, explain=True)["reasons"].values()}
     assert "zak" in vias
     assert_same_as_rebuild(store)
@@ -121,8 +132,12 @@ def test_renaming_a_manager_reaches_rows_of_their_team(org: Org) -> None:
     store = org.store
     org.put(USERS, id=VINSHA, name="Vinsha K")
     catch_up(store)
-    names = {r[0] for r in store.conn.execute(
-        "SELECT manager_name FROM opportunity_view WHERE user_id = ?", (ZAKARIYA,))}
+    names = {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT manager_name FROM opportunity_view WHERE user_id = ?", (ZAKARIYA,)
+        )
+    }
     assert names == {"Vinsha K"}
 
 

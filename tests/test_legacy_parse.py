@@ -29,8 +29,9 @@ def write_lines(path: Path, docs: list[Any]) -> Path:
     return path
 
 
-def lake_doc(entity: str, odoo_id: Any, data: dict[str, Any],
-             synced_at: Any = None) -> dict[str, Any]:
+def lake_doc(
+    entity: str, odoo_id: Any, data: dict[str, Any], synced_at: Any = None
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"entity_type": entity, "odoo_id": odoo_id, "data": data}
     if synced_at is not None:
         doc["synced_at"] = synced_at
@@ -39,13 +40,21 @@ def lake_doc(entity: str, odoo_id: Any, data: dict[str, Any],
 
 def user_data(uid: int, name: str, **extra: Any) -> dict[str, Any]:
     login = name.split()[0].lower() + "@acme.example"
-    return {"id": uid, "login": login, "name": name, "email": login, "active": True,
-            "share": False, "company_id": [1, "Acme"], "company_ids": [1], **extra}
+    return {
+        "id": uid,
+        "login": login,
+        "name": name,
+        "email": login,
+        "active": True,
+        "share": False,
+        "company_id": [1, "Acme"],
+        "company_ids": [1],
+        **extra,
+    }
 
 
 def employee_data(eid: int, name: str, uid: int, parent: Any = False) -> dict[str, Any]:
-    return {"id": eid, "name": name, "user_id": [uid, name], "parent_id": parent,
-            "active": True}
+    return {"id": eid, "name": name, "user_id": [uid, name], "parent_id": parent, "active": True}
 
 
 def by_id(result: LegacyImport, model: str) -> dict[int, dict[str, Any]]:
@@ -63,8 +72,11 @@ def from_file(result: LegacyImport, name: str) -> list[Problem]:
 def xmlids_of(result: LegacyImport, user_id: int) -> set[str]:
     """A user's group XML ids, resolved the way the sync does: res.groups ← ir.model.data."""
     groups = by_id(result, "res.groups")
-    names = {r["res_id"]: f"{r['module']}.{r['name']}"
-             for r in result.snapshot.get("ir.model.data", []) if r["model"] == "res.groups"}
+    names = {
+        r["res_id"]: f"{r['module']}.{r['name']}"
+        for r in result.snapshot.get("ir.model.data", [])
+        if r["model"] == "res.groups"
+    }
     user = by_id(result, "res.users")[user_id]
     assert all(gid in groups for gid in user["groups_id"])
     return {names[gid] for gid in user["groups_id"] if gid in names}
@@ -83,33 +95,40 @@ def test_malformed_oid_is_an_error(bad: Any) -> None:
         decode({"$oid": bad})
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ({"$date": "2025-01-15T09:30:15Z"}, "2025-01-15 09:30:15"),
-    ({"$date": "2025-01-15T09:30:15.987Z"}, "2025-01-15 09:30:15"),  # Odoo keeps seconds
-    ({"$date": "2025-01-15T11:30:15+02:00"}, "2025-01-15 09:30:15"),  # to UTC
-    ({"$date": "2025-01-15T09:30:15"}, "2025-01-15 09:30:15"),
-    ({"$date": {"$numberLong": "1736933415000"}}, "2025-01-15 09:30:15"),  # canonical
-    ({"$date": 1736933415000}, "2025-01-15 09:30:15"),  # old relaxed writers
-    ({"$date": {"$numberLong": "-86400000"}}, "1969-12-31 00:00:00"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"$date": "2025-01-15T09:30:15Z"}, "2025-01-15 09:30:15"),
+        ({"$date": "2025-01-15T09:30:15.987Z"}, "2025-01-15 09:30:15"),  # Odoo keeps seconds
+        ({"$date": "2025-01-15T11:30:15+02:00"}, "2025-01-15 09:30:15"),  # to UTC
+        ({"$date": "2025-01-15T09:30:15"}, "2025-01-15 09:30:15"),
+        ({"$date": {"$numberLong": "1736933415000"}}, "2025-01-15 09:30:15"),  # canonical
+        ({"$date": 1736933415000}, "2025-01-15 09:30:15"),  # old relaxed writers
+        ({"$date": {"$numberLong": "-86400000"}}, "1969-12-31 00:00:00"),
+    ],
+)
 def test_dates_become_odoo_naive_utc(raw: Any, expected: str) -> None:
     assert decode(raw) == expected
 
 
-@pytest.mark.parametrize("bad", [{"$date": "tomorrow"}, {"$date": {"$oid": "x"}},
-                                 {"$date": [2025]}])
+@pytest.mark.parametrize(
+    "bad", [{"$date": "tomorrow"}, {"$date": {"$oid": "x"}}, {"$date": [2025]}]
+)
 def test_malformed_date_is_an_error(bad: Any) -> None:
     with pytest.raises(ExtJsonError, match=r"\$date"):
         decode(bad)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ({"$numberLong": "9007199254740993"}, 9007199254740993),  # beyond a double's precision
-    ({"$numberInt": "-42"}, -42),
-    ({"$numberDouble": "1.5"}, 1.5),
-    ({"$numberDouble": "-0.25"}, -0.25),
-    ({"$numberDecimal": "12000.00"}, 12000.0),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"$numberLong": "9007199254740993"}, 9007199254740993),  # beyond a double's precision
+        ({"$numberInt": "-42"}, -42),
+        ({"$numberDouble": "1.5"}, 1.5),
+        ({"$numberDouble": "-0.25"}, -0.25),
+        ({"$numberDecimal": "12000.00"}, 12000.0),
+    ],
+)
 def test_numbers(raw: Any, expected: float) -> None:
     value = decode(raw)
     assert value == expected
@@ -117,18 +136,29 @@ def test_numbers(raw: Any, expected: float) -> None:
 
 
 def test_wrappers_are_decoded_anywhere_in_a_document() -> None:
-    doc = {"a": [{"$numberInt": "1"}, {"b": {"$oid": "65a1f0c2e4b0000000000001"}}],
-           "c": {"$date": "2025-01-15T09:30:15Z"}, "d": False, "e": None}
-    assert decode(doc) == {"a": [1, {"b": "65a1f0c2e4b0000000000001"}],
-                           "c": "2025-01-15 09:30:15", "d": False, "e": None}
+    doc = {
+        "a": [{"$numberInt": "1"}, {"b": {"$oid": "65a1f0c2e4b0000000000001"}}],
+        "c": {"$date": "2025-01-15T09:30:15Z"},
+        "d": False,
+        "e": None,
+    }
+    assert decode(doc) == {
+        "a": [1, {"b": "65a1f0c2e4b0000000000001"}],
+        "c": "2025-01-15 09:30:15",
+        "d": False,
+        "e": None,
+    }
 
 
-@pytest.mark.parametrize("wrapper", [
-    {"$binary": {"base64": "AA==", "subType": "00"}},
-    {"$regularExpression": {"pattern": "a", "options": ""}},
-    {"$numberLong": "12x"},
-    {"$numberDouble": "twelve"},
-])
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        {"$binary": {"base64": "AA==", "subType": "00"}},
+        {"$regularExpression": {"pattern": "a", "options": ""}},
+        {"$numberLong": "12x"},
+        {"$numberDouble": "twelve"},
+    ],
+)
 def test_unsupported_or_malformed_wrappers_are_errors(wrapper: dict[str, Any]) -> None:
     with pytest.raises(ExtJsonError):
         decode({"field": wrapper})
@@ -183,8 +213,7 @@ def test_an_empty_array_and_a_bom_are_fine(tmp_path: Path) -> None:
     assert read_documents(path) == ([], [])
 
 
-def test_a_malformed_line_is_reported_with_its_number_and_reading_goes_on(
-        tmp_path: Path) -> None:
+def test_a_malformed_line_is_reported_with_its_number_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text('{"a": 1}\n{"a": 2,\n{"a": 3}\n')
     docs, problems = read_documents(path)
@@ -220,7 +249,8 @@ def test_a_missing_comma_in_an_array_is_reported_on_its_line(tmp_path: Path) -> 
     docs, problems = read_documents(path)
     assert [d.value for d in docs] == [{"a": 1}, {"a": 2}]
     assert [(p.line, p.reason) for p in problems] == [
-        (5, "malformed JSON array: expected ',' or ']'")]
+        (5, "malformed JSON array: expected ',' or ']'")
+    ]
 
 
 def test_text_after_an_array_is_reported(tmp_path: Path) -> None:
@@ -228,8 +258,7 @@ def test_text_after_an_array_is_reported(tmp_path: Path) -> None:
     path.write_text('[{"a": 1}]\n{"a": 2}\n')
     docs, problems = read_documents(path)
     assert len(docs) == 1
-    assert [(p.line, p.reason) for p in problems] == [
-        (2, "unexpected text after the JSON array")]
+    assert [(p.line, p.reason) for p in problems] == [(2, "unexpected text after the JSON array")]
 
 
 def test_a_missing_file_is_a_user_error(tmp_path: Path) -> None:
@@ -243,8 +272,14 @@ def test_loading_nothing_is_a_user_error() -> None:
 
 
 def test_excerpts_are_short_and_hide_secrets() -> None:
-    shown = excerpt({"email": "a@b.c", "hashed_password": "$2b$12$abc", "api_key": "k1",
-                     "nested": {"reset_token": "t"}})
+    shown = excerpt(
+        {
+            "email": "a@b.c",
+            "hashed_password": "$2b$12$abc",
+            "api_key": "k1",
+            "nested": {"reset_token": "t"},
+        }
+    )
     assert "$2b$" not in shown and "k1" not in shown and '"t"' not in shown
     assert "a@b.c" in shown
     raw = excerpt('{"email": "a@b.c", "password": "hunter2", "note": "' + "x" * 300)
@@ -255,15 +290,30 @@ def test_excerpts_are_short_and_hide_secrets() -> None:
 # --- the data lake --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "model"), [
-    ("user", "res.users"), ("Users", "res.users"), ("employee", "hr.employee"),
-    ("hr.employee.public", "hr.employee"), ("team", "crm.team"),
-    ("team_member", "crm.team.member"), ("team-member", "crm.team.member"),
-    ("stage", "crm.stage"), ("partner", "res.partner"), ("account", "res.partner"),
-    ("accounts", "res.partner"), ("opportunity", "crm.lead"), ("opportunities", "crm.lead"),
-    ("lead", "crm.lead"), ("crm.lead", "crm.lead"), ("res.groups", "res.groups"),
-    ("ir.model.data", "ir.model.data"), ("invoice", None), ("account.move", None),
-])
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("user", "res.users"),
+        ("Users", "res.users"),
+        ("employee", "hr.employee"),
+        ("hr.employee.public", "hr.employee"),
+        ("team", "crm.team"),
+        ("team_member", "crm.team.member"),
+        ("team-member", "crm.team.member"),
+        ("stage", "crm.stage"),
+        ("partner", "res.partner"),
+        ("account", "res.partner"),
+        ("accounts", "res.partner"),
+        ("opportunity", "crm.lead"),
+        ("opportunities", "crm.lead"),
+        ("lead", "crm.lead"),
+        ("crm.lead", "crm.lead"),
+        ("res.groups", "res.groups"),
+        ("ir.model.data", "ir.model.data"),
+        ("invoice", None),
+        ("account.move", None),
+    ],
+)
 def test_entity_names_map_to_odoo_models(name: str, model: str | None) -> None:
     assert model_of(name) == model
 
@@ -273,13 +323,20 @@ def stage(name: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_the_newest_synced_at_wins_whatever_the_order(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "lake.json", [
-        lake_doc("stage", 1, stage("middle"), {"$date": "2025-01-02T00:00:00Z"}),
-        lake_doc("stage", {"$numberLong": "1"}, stage("newest"),
-                 {"$date": {"$numberLong": "1736899200000"}}),  # 2025-01-15
-        lake_doc("stage", 1, stage("oldest"), {"$date": "2025-01-01T00:00:00Z"}),
-        lake_doc("crm.stage", 1, stage("undated")),
-    ])
+    path = write_lines(
+        tmp_path / "lake.json",
+        [
+            lake_doc("stage", 1, stage("middle"), {"$date": "2025-01-02T00:00:00Z"}),
+            lake_doc(
+                "stage",
+                {"$numberLong": "1"},
+                stage("newest"),
+                {"$date": {"$numberLong": "1736899200000"}},
+            ),  # 2025-01-15
+            lake_doc("stage", 1, stage("oldest"), {"$date": "2025-01-01T00:00:00Z"}),
+            lake_doc("crm.stage", 1, stage("undated")),
+        ],
+    )
     result = load_legacy(path, None)
     assert result.snapshot["crm.stage"] == [stage("newest")]
     assert result.superseded == 3
@@ -288,26 +345,34 @@ def test_the_newest_synced_at_wins_whatever_the_order(tmp_path: Path) -> None:
 
 def test_on_a_synced_at_tie_the_later_document_wins(tmp_path: Path) -> None:
     same = {"$date": "2025-01-02T00:00:00Z"}
-    path = write_lines(tmp_path / "lake.json", [
-        lake_doc("stage", 1, stage("first"), same),
-        lake_doc("stage", 1, stage("second"), "2025-01-02T00:00:00Z"),  # plain ISO is accepted
-    ])
+    path = write_lines(
+        tmp_path / "lake.json",
+        [
+            lake_doc("stage", 1, stage("first"), same),
+            lake_doc("stage", 1, stage("second"), "2025-01-02T00:00:00Z"),  # plain ISO is accepted
+        ],
+    )
     assert load_legacy(path, None).snapshot["crm.stage"][0]["name"] == "second"
 
 
 def test_the_id_comes_from_odoo_id_when_data_has_none(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "lake.json", [
-        lake_doc("stage", "3", {"name": "Won", "is_won": True})])
+    path = write_lines(
+        tmp_path / "lake.json", [lake_doc("stage", "3", {"name": "Won", "is_won": True})]
+    )
     assert load_legacy(path, None).snapshot["crm.stage"] == [
-        {"name": "Won", "is_won": True, "id": 3}]
+        {"name": "Won", "is_won": True, "id": 3}
+    ]
 
 
 def test_leads_are_kept_but_counted_apart_from_opportunities(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "lake.json", [
-        lake_doc("lead", 1, {"name": "a", "type": "lead"}),
-        lake_doc("lead", 2, {"name": "b", "type": "opportunity"}),
-        lake_doc("opportunity", 3, {"name": "c"}),  # no type: Odoo's default for the CRM app
-    ])
+    path = write_lines(
+        tmp_path / "lake.json",
+        [
+            lake_doc("lead", 1, {"name": "a", "type": "lead"}),
+            lake_doc("lead", 2, {"name": "b", "type": "opportunity"}),
+            lake_doc("opportunity", 3, {"name": "c"}),  # no type: Odoo's default for the CRM app
+        ],
+    )
     result = load_legacy(path, None)
     assert result.counts == {"crm.lead": 3}
     assert (result.opportunities, result.leads) == (2, 1)
@@ -352,11 +417,24 @@ def test_problem_excerpts_of_bad_shapes_hide_the_password() -> None:
 # --- users.json filling the gaps ------------------------------------------------------
 
 
-def app_user(oid: str, uid: Any, name: str, role: str = "salesperson",
-             employee: Any = None, manager: Any = None) -> dict[str, Any]:
-    return {"_id": {"$oid": oid}, "email": name.split()[0].lower() + "@acme.example",
-            "name": name, "role": role, "odoo_user_id": uid, "odoo_employee_id": employee,
-            "manager_id": manager, "hashed_password": "$2b$12$secret"}
+def app_user(
+    oid: str,
+    uid: Any,
+    name: str,
+    role: str = "salesperson",
+    employee: Any = None,
+    manager: Any = None,
+) -> dict[str, Any]:
+    return {
+        "_id": {"$oid": oid},
+        "email": name.split()[0].lower() + "@acme.example",
+        "name": name,
+        "role": role,
+        "odoo_user_id": uid,
+        "odoo_employee_id": employee,
+        "manager_id": manager,
+        "hashed_password": "$2b$12$secret",
+    }
 
 
 BOSS_OID = "65a1f0c2e4b0000000000a01"
@@ -365,29 +443,48 @@ REPORT_OID = "65a1f0c2e4b0000000000a02"
 
 SALESMAN_ROWS = [
     lake_doc("res.groups", 20, {"name": "User: Own Documents Only"}),
-    lake_doc("ir.model.data", 5, {"module": "sales_team", "name": "group_sale_salesman",
-                                  "model": "res.groups", "res_id": 20}),
+    lake_doc(
+        "ir.model.data",
+        5,
+        {
+            "module": "sales_team",
+            "name": "group_sale_salesman",
+            "model": "res.groups",
+            "res_id": 20,
+        },
+    ),
 ]
 
 
 def boss_lake(tmp_path: Path, *extra: dict[str, Any], groups: bool = True) -> Path:
     """A data lake with a manager (user 6 in group 20, employee 2) and a groups_id-less
     user 7; `groups` adds the res.groups/ir.model.data rows naming group 20."""
-    return write_lines(tmp_path / "lake.json", [
-        lake_doc("user", 6, user_data(6, "Vinsha Nair", groups_id=[20])),
-        lake_doc("employee", 2, employee_data(2, "Vinsha Nair", 6)),
-        lake_doc("user", 7, user_data(7, "Zakariya Khan")),
-        *(SALESMAN_ROWS if groups else []),
-        *extra,
-    ])
+    return write_lines(
+        tmp_path / "lake.json",
+        [
+            lake_doc("user", 6, user_data(6, "Vinsha Nair", groups_id=[20])),
+            lake_doc("employee", 2, employee_data(2, "Vinsha Nair", 6)),
+            lake_doc("user", 7, user_data(7, "Zakariya Khan")),
+            *(SALESMAN_ROWS if groups else []),
+            *extra,
+        ],
+    )
 
 
 def test_users_fill_a_missing_employee_and_its_manager_from_an_oid(tmp_path: Path) -> None:
-    users = write_lines(tmp_path / "users.json", [
-        app_user(BOSS_OID, 6, "Vinsha Nair", "manager", employee=2),
-        app_user(REPORT_OID, {"$numberLong": "7"}, "Zakariya Khan", employee=3,
-                 manager={"$oid": BOSS_OID}),
-    ])
+    users = write_lines(
+        tmp_path / "users.json",
+        [
+            app_user(BOSS_OID, 6, "Vinsha Nair", "manager", employee=2),
+            app_user(
+                REPORT_OID,
+                {"$numberLong": "7"},
+                "Zakariya Khan",
+                employee=3,
+                manager={"$oid": BOSS_OID},
+            ),
+        ],
+    )
     result = load_legacy(boss_lake(tmp_path), users)
     assert result.problems == []
     employee = by_id(result, "hr.employee")[3]
@@ -398,8 +495,10 @@ def test_users_fill_a_missing_employee_and_its_manager_from_an_oid(tmp_path: Pat
 
 
 def test_users_fill_a_missing_user_with_the_data_lakes_company(tmp_path: Path) -> None:
-    users = write_lines(tmp_path / "users.json", [
-        app_user(REPORT_OID, 11, "Rohan Das", "salesperson", employee=7, manager=6)])
+    users = write_lines(
+        tmp_path / "users.json",
+        [app_user(REPORT_OID, 11, "Rohan Das", "salesperson", employee=7, manager=6)],
+    )
     result = load_legacy(boss_lake(tmp_path), users)
     assert from_file(result, "users.json") == []  # (user 7's groups are not this test's)
     user = by_id(result, "res.users")[11]
@@ -410,21 +509,43 @@ def test_users_fill_a_missing_user_with_the_data_lakes_company(tmp_path: Path) -
     assert xmlids_of(result, 11) == {"base.group_user", "sales_team.group_sale_salesman"}
 
 
-@pytest.mark.parametrize(("role", "expected"), [
-    ("superadmin", {"base.group_user", "base.group_system", "sales_team.group_sale_manager",
-                    "sales_team.group_sale_salesman_all_leads",
-                    "sales_team.group_sale_salesman"}),
-    ("Admin", {"base.group_user", "base.group_system", "sales_team.group_sale_manager",
-               "sales_team.group_sale_salesman_all_leads", "sales_team.group_sale_salesman"}),
-    ("manager", {"base.group_user", "sales_team.group_sale_salesman"}),
-    ("salesperson", {"base.group_user", "sales_team.group_sale_salesman"}),
-])
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (
+            "superadmin",
+            {
+                "base.group_user",
+                "base.group_system",
+                "sales_team.group_sale_manager",
+                "sales_team.group_sale_salesman_all_leads",
+                "sales_team.group_sale_salesman",
+            },
+        ),
+        (
+            "Admin",
+            {
+                "base.group_user",
+                "base.group_system",
+                "sales_team.group_sale_manager",
+                "sales_team.group_sale_salesman_all_leads",
+                "sales_team.group_sale_salesman",
+            },
+        ),
+        ("manager", {"base.group_user", "sales_team.group_sale_salesman"}),
+        ("salesperson", {"base.group_user", "sales_team.group_sale_salesman"}),
+    ],
+)
 def test_roles_give_groups_only_where_the_data_lake_has_none(
-        tmp_path: Path, role: str, expected: set[str]) -> None:
-    users = write_lines(tmp_path / "users.json", [
-        app_user(BOSS_OID, 6, "Vinsha Nair", "superadmin"),  # has groups_id: kept
-        app_user(REPORT_OID, 7, "Zakariya Khan", role),
-    ])
+    tmp_path: Path, role: str, expected: set[str]
+) -> None:
+    users = write_lines(
+        tmp_path / "users.json",
+        [
+            app_user(BOSS_OID, 6, "Vinsha Nair", "superadmin"),  # has groups_id: kept
+            app_user(REPORT_OID, 7, "Zakariya Khan", role),
+        ],
+    )
     result = load_legacy(boss_lake(tmp_path), users)
     assert result.problems == []
     assert by_id(result, "res.users")[6]["groups_id"] == [20]
@@ -442,13 +563,18 @@ def test_synthetic_groups_reuse_the_data_lakes_group_ids(tmp_path: Path) -> None
 
 
 def test_users_never_override_the_data_lake_and_report_the_conflicts(tmp_path: Path) -> None:
-    lake = boss_lake(tmp_path, lake_doc("employee", 3, employee_data(
-        3, "Zakariya Khan", 7, parent=[9, "Someone Else"])),
-        lake_doc("employee", 9, employee_data(9, "Someone Else", 99)))
-    users = write_lines(tmp_path / "users.json", [
-        app_user(BOSS_OID, 6, "Vinsha N.", "manager", employee=2),
-        app_user(REPORT_OID, 7, "Zakariya Khan", employee=9, manager={"$oid": BOSS_OID}),
-    ])
+    lake = boss_lake(
+        tmp_path,
+        lake_doc("employee", 3, employee_data(3, "Zakariya Khan", 7, parent=[9, "Someone Else"])),
+        lake_doc("employee", 9, employee_data(9, "Someone Else", 99)),
+    )
+    users = write_lines(
+        tmp_path / "users.json",
+        [
+            app_user(BOSS_OID, 6, "Vinsha N.", "manager", employee=2),
+            app_user(REPORT_OID, 7, "Zakariya Khan", employee=9, manager={"$oid": BOSS_OID}),
+        ],
+    )
     result = load_legacy(lake, users)
     assert by_id(result, "res.users")[6]["name"] == "Vinsha Nair"
     assert by_id(result, "hr.employee")[3]["parent_id"] == [9, "Someone Else"]
@@ -471,7 +597,8 @@ def test_bad_app_users_are_reported(tmp_path: Path) -> None:
     result = load_legacy(boss_lake(tmp_path), write_lines(tmp_path / "users.json", docs))
     # User 7 (role 'wizard') is left with no groups at all, which is reported too.
     assert [p.reason.split(";")[0] for p in from_file(result, "(snapshot)")] == [
-        "res.users 7: no groups_id in the data lake and no role in the users export"]
+        "res.users 7: no groups_id in the data lake and no role in the users export"
+    ]
     assert [(p.line, p.reason.split(":")[0]) for p in from_file(result, "users.json")] == [
         (1, "no usable 'odoo_user_id'"),
         (2, "unknown role 'wizard'"),
@@ -484,26 +611,35 @@ def test_bad_app_users_are_reported(tmp_path: Path) -> None:
 
 
 def test_a_manager_with_no_employee_is_reported(tmp_path: Path) -> None:
-    users = write_lines(tmp_path / "users.json", [
-        app_user(REPORT_OID, 7, "Zakariya Khan", manager=6)])  # 7 has no employee
+    users = write_lines(
+        tmp_path / "users.json", [app_user(REPORT_OID, 7, "Zakariya Khan", manager=6)]
+    )  # 7 has no employee
     result = load_legacy(boss_lake(tmp_path), users)
     assert reasons(result) == [
-        "manager_id cannot be placed in the employee tree: the user has no employee"]
+        "manager_id cannot be placed in the employee tree: the user has no employee"
+    ]
 
 
 def test_a_user_managing_themself_is_reported(tmp_path: Path) -> None:
-    users = write_lines(tmp_path / "users.json", [
-        app_user(BOSS_OID, 6, "Vinsha Nair", "manager", manager={"$oid": BOSS_OID})])
+    users = write_lines(
+        tmp_path / "users.json",
+        [app_user(BOSS_OID, 6, "Vinsha Nair", "manager", manager={"$oid": BOSS_OID})],
+    )
     result = load_legacy(boss_lake(tmp_path), users)
     assert [p.reason for p in from_file(result, "users.json")] == [
-        "manager_id names the user themself: ignored"]
+        "manager_id names the user themself: ignored"
+    ]
     assert by_id(result, "hr.employee")[2]["parent_id"] is False
 
 
 def test_users_alone_make_a_snapshot(tmp_path: Path) -> None:
-    users = write_lines(tmp_path / "users.json", [
-        app_user(BOSS_OID, 6, "Vinsha Nair", "admin", employee=2),
-        app_user(REPORT_OID, 7, "Zakariya Khan", employee=3, manager={"$oid": BOSS_OID})])
+    users = write_lines(
+        tmp_path / "users.json",
+        [
+            app_user(BOSS_OID, 6, "Vinsha Nair", "admin", employee=2),
+            app_user(REPORT_OID, 7, "Zakariya Khan", employee=3, manager={"$oid": BOSS_OID}),
+        ],
+    )
     result = load_legacy(None, users)
     assert result.problems == []
     assert by_id(result, "hr.employee")[3]["parent_id"] == [2, "Vinsha Nair"]
@@ -547,7 +683,14 @@ def test_the_sample_has_the_demo_organisation(sample: LegacyImport) -> None:
     internal = {u["login"] for u in users.values() if u["share"] is False and u["id"] != 1}
     assert sample.internal_users == len(internal) == 7
     assert {login.split("@")[0] for login in internal} == {
-        "superadmin", "vinsha", "zakariya", "meera", "arjun", "priya", "rohan"}
+        "superadmin",
+        "vinsha",
+        "zakariya",
+        "meera",
+        "arjun",
+        "priya",
+        "rohan",
+    }
     assert sample.opportunities == 23
     assert sample.leads == 2
     assert sample.counts["crm.team"] == 2
@@ -555,8 +698,7 @@ def test_the_sample_has_the_demo_organisation(sample: LegacyImport) -> None:
 
 
 def user_id(sample: LegacyImport, prefix: str) -> int:
-    return int(next(u["id"] for u in sample.snapshot["res.users"]
-                    if u["login"].startswith(prefix)))
+    return int(next(u["id"] for u in sample.snapshot["res.users"] if u["login"].startswith(prefix)))
 
 
 def employee_of(sample: LegacyImport, uid: int) -> dict[str, Any]:
@@ -623,8 +765,11 @@ def test_sample_groups_resolve_to_the_demo_rights(sample: LegacyImport) -> None:
     for login in ("vinsha", "zakariya", "meera", "arjun", "priya", "rohan"):
         rights = xmlids_of(sample, user_id(sample, login))
         assert "sales_team.group_sale_salesman" in rights
-        assert not rights & {"base.group_system", "sales_team.group_sale_manager",
-                             "sales_team.group_sale_salesman_all_leads"}, login
+        assert not rights & {
+            "base.group_system",
+            "sales_team.group_sale_manager",
+            "sales_team.group_sale_salesman_all_leads",
+        }, login
 
 
 def test_loading_is_deterministic(sample: LegacyImport) -> None:

@@ -76,7 +76,9 @@ def test_sample_imports_the_demo_organisation_in_a_real_process(tmp_path: Path) 
     assert value["source"] == "legacy" and not value["dry_run"]
     assert value["problems"] == [] and value["backup"] is None
     assert {c["name"]: (c["expected"], c["actual"], c["ok"]) for c in value["checks"]} == {
-        "users": (7, 7, True), "opportunities": (23, 23, True)}
+        "users": (7, 7, True),
+        "opportunities": (23, 23, True),
+    }
     created = {r["model"]: r["created"] for r in value["counts"]}
     assert created["res.users"] == 7 and created["crm.lead"] == 23
     assert value["events_appended"] == sum(created.values())
@@ -215,8 +217,10 @@ def test_problems_abort_by_default_and_leave_the_file_untouched(tmp_path: Path) 
     problems = [line for line in lines if line.startswith("Problem: ")]
     assert len(problems) == 11
     assert "Problem: bad_shapes.json:2: unknown model or entity type 'invoice'" in result.stderr
-    assert lines[-1].startswith("Error: 11 problems in the input (listed above); nothing "
-                                "imported") and "--skip-problems" in lines[-1]
+    assert (
+        lines[-1].startswith("Error: 11 problems in the input (listed above); nothing imported")
+        and "--skip-problems" in lines[-1]
+    )
     assert len(lines) == len(problems) + 1
     assert result.stdout == ""
     assert digest(db) == before and backups(db) == []
@@ -228,11 +232,23 @@ def test_problems_abort_before_a_missing_file_is_created(tmp_path: Path) -> None
     assert result.exit_code == 1 and not db.exists()
 
 
-def test_skip_problems_imports_the_good_documents_and_still_lists_the_rest(
-        tmp_path: Path) -> None:
+def test_skip_problems_imports_the_good_documents_and_still_lists_the_rest(tmp_path: Path) -> None:
     db = tmp_path / "cqrs.db"
-    result = runner.invoke(app, ["--db", str(db), "--quiet", "migrate", "legacy",
-                                 "--data", str(BAD), "--skip-problems", "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            str(db),
+            "--quiet",
+            "migrate",
+            "legacy",
+            "--data",
+            str(BAD),
+            "--skip-problems",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     # --quiet silences progress, not the list of what was left out.
     assert sum(line.startswith("Problem: ") for line in result.stderr.splitlines()) == 11
@@ -269,8 +285,11 @@ def test_no_input_at_all_is_an_error(tmp_path: Path) -> None:
 def pause(db: Path, name: str) -> None:
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("UPDATE checkpoints SET status = 'paused', error = 'boom',"
-                     " error_position = position + 1 WHERE projection = ?", (name,))
+        conn.execute(
+            "UPDATE checkpoints SET status = 'paused', error = 'boom',"
+            " error_position = position + 1 WHERE projection = ?",
+            (name,),
+        )
     conn.close()
 
 
@@ -289,12 +308,12 @@ def test_counts_that_differ_fail_the_check_with_exit_3(tmp_path: Path) -> None:
     result = legacy(db, "--data", str(more), "--users", str(USERS), "--format", "json")
     assert result.exit_code == EXIT_CHECK_FAILED, result.output
     assert result.stderr.splitlines()[-1] == (
-        "Error: counts differ after the import: opportunities: 24 in the input, 23 in the file")
+        "Error: counts differ after the import: opportunities: 24 in the input, 23 in the file"
+    )
     assert "Warning: view opportunity_view is paused: boom (see `cqrs status`)" in result.stderr
     value = json.loads(result.stdout)
     assert value["events_appended"] == 1  # the import itself went through
-    assert {c["name"]: c["ok"] for c in value["checks"]} == {"users": True,
-                                                             "opportunities": False}
+    assert {c["name"]: c["ok"] for c in value["checks"]} == {"users": True, "opportunities": False}
 
 
 def test_require_counts_names_every_figure(tmp_path: Path) -> None:
@@ -307,7 +326,8 @@ def test_require_counts_names_every_figure(tmp_path: Path) -> None:
         require_counts(checks)
     assert caught.value.exit_code == EXIT_CHECK_FAILED
     assert caught.value.message == (
-        "counts differ after the import: opportunities: 24 in the input, 23 in the file")
+        "counts differ after the import: opportunities: 24 in the input, 23 in the file"
+    )
 
 
 # --- the acceptance test: same views as the equivalent snapshot file --------------------
@@ -323,16 +343,18 @@ def view_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
                 projection = make(name)
                 materialize(conn, projection)
                 for table in projection.table_names():
-                    cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")
-                            if r[1] not in VOLATILE]
+                    cols = [
+                        r[1]
+                        for r in conn.execute(f"PRAGMA table_info({table})")
+                        if r[1] not in VOLATILE
+                    ]
                     out[table] = conn.execute(
                         f"SELECT {', '.join(cols)} FROM {table} ORDER BY {', '.join(cols)}"
                     ).fetchall()
     return out
 
 
-def test_legacy_sample_gives_the_same_views_as_the_equivalent_snapshot_file(
-        tmp_path: Path) -> None:
+def test_legacy_sample_gives_the_same_views_as_the_equivalent_snapshot_file(tmp_path: Path) -> None:
     loaded = load_legacy(DATA, USERS)
     snapshot_file = tmp_path / "snapshot.json"
     snapshot_file.write_text(json.dumps(loaded.snapshot), encoding="utf-8")
@@ -342,18 +364,28 @@ def test_legacy_sample_gives_the_same_views_as_the_equivalent_snapshot_file(
     assert synced.exit_code == 0, synced.output
 
     left, right = view_rows(via_legacy), view_rows(via_file)
-    assert set(left) >= {"user_profiles", "opportunity_view", "user_access_matrix",
-                         "dashboard_metrics"}
+    assert set(left) >= {
+        "user_profiles",
+        "opportunity_view",
+        "user_access_matrix",
+        "dashboard_metrics",
+    }
     assert len(left["user_profiles"]) == 7 and len(left["opportunity_view"]) == 23
     for table in left:
         assert left[table] == right[table], table
 
-    logins = [row[0] for row in sqlite3.connect(via_file).execute(
-        "SELECT login FROM user_profiles ORDER BY user_id")]
+    logins = [
+        row[0]
+        for row in sqlite3.connect(via_file).execute(
+            "SELECT login FROM user_profiles ORDER BY user_id"
+        )
+    ]
     assert len(logins) == 7
     for login in logins:
-        for command in (["metrics", "--as", login, "--format", "json"],
-                        ["whoami-can-see", "--as", login, "--explain"]):
+        for command in (
+            ["metrics", "--as", login, "--format", "json"],
+            ["whoami-can-see", "--as", login, "--explain"],
+        ):
             a = runner.invoke(app, ["--db", str(via_legacy), *command])
             b = runner.invoke(app, ["--db", str(via_file), *command])
             assert a.exit_code == b.exit_code == 0, a.output + b.output

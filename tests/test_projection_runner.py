@@ -112,12 +112,17 @@ def test_rebuild_keeps_the_old_view_until_the_swap(store: Store) -> None:
     report = rebuild(store, ["user_profiles", "opportunity_view"], batch=10, progress=progress)
     assert seen and set(seen) == {7}
     assert report.events == store.log.head()
-    names = [r[0] for r in store.conn.execute(
-        "SELECT name FROM sqlite_master WHERE name LIKE '%rebuild%'")]
+    names = [
+        r[0]
+        for r in store.conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%rebuild%'")
+    ]
     assert names == []  # scratch tables and indexes are gone after the swap
     assert compare_with_rebuild(store) == {
-        "user_profiles": [], "opportunity_view": [], "user_access_matrix": [],
-        "dashboard_metrics": []}
+        "user_profiles": [],
+        "opportunity_view": [],
+        "user_access_matrix": [],
+        "dashboard_metrics": [],
+    }
 
 
 class Clock:
@@ -136,8 +141,10 @@ def test_metrics_ttl_expires_with_a_moved_clock(store: Store) -> None:
     assert own is not None
     # Tamper with the cached row: within the TTL it is served as is...
     with store.log.transaction() as conn:
-        conn.execute("UPDATE dashboard_metrics SET own = ? WHERE user_id = ?",
-                     (json.dumps({**own, "pipeline_value": -1}), ZAKARIYA))
+        conn.execute(
+            "UPDATE dashboard_metrics SET own = ? WHERE user_id = ?",
+            (json.dumps({**own, "pipeline_value": -1}), ZAKARIYA),
+        )
     clock.now += 299
     assert metrics_of(store, ZAKARIYA, settings=conf)[0]["pipeline_value"] == -1  # type: ignore[index]
     # ...and recomputed once it expired.
@@ -151,7 +158,8 @@ def test_access_ttl_and_dirty_rows(store: Store) -> None:
     catch_up(store, settings=conf)
     first = can_see(store, VINSHA, settings=conf)["opportunities"]
     stamp = store.conn.execute(
-        "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)).fetchone()[0]
+        "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)
+    ).fetchone()[0]
     with store.log.transaction() as conn:
         conn.execute("DELETE FROM user_access_rows WHERE user_id = ?", (VINSHA,))
     clock.now += 30
@@ -159,7 +167,8 @@ def test_access_ttl_and_dirty_rows(store: Store) -> None:
     clock.now += 31
     assert can_see(store, VINSHA, settings=conf)["opportunities"] == first
     again = store.conn.execute(
-        "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)).fetchone()[0]
+        "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)
+    ).fetchone()[0]
     assert again > stamp
     # An event about one of her opportunities makes her row dirty: recomputed at once.
     Org(store).opp(600, ZAKARIYA, name="New for Zakariya")

@@ -28,8 +28,13 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cqrs(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CQRS_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "cqrs_cli", "--db", str(db), *args],
-                          env=env, capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "cqrs_cli", "--db", str(db), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def as_json(db: Path, *args: str) -> Any:
@@ -42,8 +47,18 @@ def test_view_json_shape(db: Path) -> None:
     items = as_json(db, "view", "--as", "vinsha")
     assert len(items) == 4
     for item in items:
-        assert set(item) == {"id", "name", "status", "stage", "expected_revenue",
-                             "probability", "salesperson", "manager", "account", "reason"}
+        assert set(item) == {
+            "id",
+            "name",
+            "status",
+            "stage",
+            "expected_revenue",
+            "probability",
+            "salesperson",
+            "manager",
+            "account",
+            "reason",
+        }
         assert set(item["salesperson"]) == {"id", "login", "name"}
         assert item["status"] in ("open", "won", "lost")
     won = as_json(db, "view", "--as", "vinsha", "--status", "won")
@@ -65,8 +80,13 @@ def test_whoami_and_explain(db: Path) -> None:
 def test_metrics_json_shape(db: Path) -> None:
     value = as_json(db, "metrics", "--as", "Vinsha")
     assert value["user"]["login"] == "vinsha"
-    keys = {"pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities",
-            "by_stage"}
+    keys = {
+        "pipeline_value",
+        "weighted_pipeline",
+        "won_revenue",
+        "active_opportunities",
+        "by_stage",
+    }
     assert set(value["own"]) == keys and set(value["team"]) == keys
     assert as_json(db, "metrics", "--as", "zakariya")["team"] is None
     table = cqrs(db, "metrics", "--as", "vinsha")
@@ -76,8 +96,16 @@ def test_metrics_json_shape(db: Path) -> None:
 def test_users_and_tree(db: Path) -> None:
     users = as_json(db, "users")
     vinsha = next(u for u in users if u["login"] == "vinsha")
-    assert {"id", "login", "name", "employee_id", "manager_id", "subordinates",
-            "all_subordinates", "teams"} <= set(vinsha)
+    assert {
+        "id",
+        "login",
+        "name",
+        "employee_id",
+        "manager_id",
+        "subordinates",
+        "all_subordinates",
+        "teams",
+    } <= set(vinsha)
     assert vinsha["subordinates"] == [ZAKARIYA]
     tree = cqrs(db, "users", "--tree")
     assert tree.returncode == 0
@@ -88,15 +116,22 @@ def test_status_json(db: Path) -> None:
     value = as_json(db, "status")
     assert set(value) == {"head", "projections"}
     assert [p["name"] for p in value["projections"]] == [
-        "user_profiles", "opportunity_view", "user_access_matrix", "dashboard_metrics"]
+        "user_profiles",
+        "opportunity_view",
+        "user_access_matrix",
+        "dashboard_metrics",
+    ]
     for p in value["projections"]:
         assert set(p) == {"name", "version", "position", "lag", "state", "error"}
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("nobody", "no user matches 'nobody'; known logins: admin, vinsha"),
-    ("m", "'m' is ambiguous: admin, mitchell, marc"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("nobody", "no user matches 'nobody'; known logins: admin, vinsha"),
+        ("m", "'m' is ambiguous: admin, mitchell, marc"),
+    ],
+)
 def test_user_resolution_errors(db: Path, name: str, expected: str) -> None:
     out = cqrs(db, "view", "--as", name)
     assert out.returncode == 1

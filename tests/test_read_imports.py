@@ -54,8 +54,14 @@ def _env() -> dict[str, str]:
 
 def test_library_read_path_imports_no_pydantic(tmp_path: Path) -> None:
     db = _demo(tmp_path)
-    out = subprocess.run([sys.executable, "-c", LIBRARY_SCRIPT, str(db)], env=_env(),
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", LIBRARY_SCRIPT, str(db)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     loaded = set(json.loads(out.stdout))
     assert not [m for m in loaded if m.split(".")[0] == "pydantic"]
     assert not loaded & set(HEAVY_ALWAYS)
@@ -64,8 +70,13 @@ def test_library_read_path_imports_no_pydantic(tmp_path: Path) -> None:
 def test_cli_queries_skip_odoorpc_and_sqlite_utils(tmp_path: Path) -> None:
     db = _demo(tmp_path)
     for command in ("view", "metrics", "whoami-can-see"):
-        out = subprocess.run([sys.executable, "-c", CLI_SCRIPT, str(db), command],
-                             env=_env(), capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", CLI_SCRIPT, str(db), command],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
         assert json.loads(out.stdout)  # the command answered
         # typer 0.29 itself coerces options through pydantic (typer._adapters), so pydantic

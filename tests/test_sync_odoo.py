@@ -46,11 +46,20 @@ def test_mutations_produce_exactly_the_expected_events(fake: FakeOdoo, tmp_path:
     run_sync(store, source(fake))
     head = store.log.head()
 
-    new_id = fake.create("crm.lead", {
-        "name": "New deal", "type": "opportunity", "stage_id": 1, "user_id": 4,
-        "team_id": 1, "partner_id": 11, "company_id": 1, "expected_revenue": 1234.5,
-        "probability": 10.0,
-    })
+    new_id = fake.create(
+        "crm.lead",
+        {
+            "name": "New deal",
+            "type": "opportunity",
+            "stage_id": 1,
+            "user_id": 4,
+            "team_id": 1,
+            "partner_id": 11,
+            "company_id": 1,
+            "expected_revenue": 1234.5,
+            "probability": 10.0,
+        },
+    )
     fake.create("crm.lead", {"name": "Just a lead", "type": "lead", "user_id": 3})  # ignored
     fake.write("crm.lead", 1, {"name": "Renamed deal"})
     fake.archive("crm.lead", 2)
@@ -62,12 +71,17 @@ def test_mutations_produce_exactly_the_expected_events(fake: FakeOdoo, tmp_path:
 
     run_sync(store, source(fake))
     new = events(store, head)
-    assert summary(new) == sorted([
-        ("OdooOpportunityCreated", str(new_id)), ("OdooOpportunityUpdated", "1"),
-        ("OdooOpportunityUpdated", "2"), ("OdooOpportunityDeleted", "3"),
-        ("OdooOpportunityUpdated", "8"), ("OdooTeamMemberUpdated", "6"),
-        ("OdooUserUpdated", "8"),
-    ])
+    assert summary(new) == sorted(
+        [
+            ("OdooOpportunityCreated", str(new_id)),
+            ("OdooOpportunityUpdated", "1"),
+            ("OdooOpportunityUpdated", "2"),
+            ("OdooOpportunityDeleted", "3"),
+            ("OdooOpportunityUpdated", "8"),
+            ("OdooTeamMemberUpdated", "6"),
+            ("OdooUserUpdated", "8"),
+        ]
+    )
     by = {(e.stream_type, e.stream_id): e.data for e in new}
     old_name = next(r["name"] for r in demo_data()["crm.lead"] if r["id"] == 1)
     assert by[("crm.lead", "1")]["changes"] == {"name": [old_name, "Renamed deal"]}
@@ -96,7 +110,8 @@ def test_a_partner_newly_referenced_is_fetched_although_it_is_old(
     fake.write("crm.lead", 4, {"partner_id": contact})
     run_sync(store, source(fake))
     assert summary(events(store, head)) == [
-        ("OdooAccountCreated", str(contact)), ("OdooOpportunityUpdated", "4"),
+        ("OdooAccountCreated", str(contact)),
+        ("OdooOpportunityUpdated", "4"),
     ]
 
 
@@ -122,8 +137,11 @@ def test_groups_by_name_when_ir_model_data_is_denied(fake: FakeOdoo, tmp_path: P
     fake.denied.add("ir.model.data")
     store = new_store(tmp_path)
     run_sync(store, source(fake))
-    users = {e.data["record"]["login"]: e.data["record"]["groups"]
-             for e in events(store) if e.type == "OdooUserCreated"}
+    users = {
+        e.data["record"]["login"]: e.data["record"]["groups"]
+        for e in events(store)
+        if e.type == "OdooUserCreated"
+    }
     assert users["vinsha@demo.example"] == ["sales_team.group_sale_salesman"]
     assert "base.group_system" in users[ADMIN]
 
@@ -192,19 +210,24 @@ def test_fake_domains_follow_odoo(fake: FakeOdoo) -> None:
     odoo.login("demo", ADMIN, PASSWORD)
 
     def ids(model: str, domain: list[object], **ctx: object) -> list[int]:
-        found: list[int] = odoo.execute_kw(model, "search", [domain],
-                                           {"order": "id", "context": dict(ctx)})
+        found: list[int] = odoo.execute_kw(
+            model, "search", [domain], {"order": "id", "context": dict(ctx)}
+        )
         return found
 
     everything = ids("crm.lead", [], active_test=False)
     active = ids("crm.lead", [])
     assert len(everything) == 25 and len(active) < 25  # lost ones are archived
     assert ids("crm.lead", [("active", "=", False)]) == sorted(set(everything) - set(active))
-    assert ids("crm.lead", ["|", ("user_id", "=", 3), ("user_id", "=", 4)], active_test=False) \
-        == [1, 2, 3, 4, 24]
+    assert ids("crm.lead", ["|", ("user_id", "=", 3), ("user_id", "=", 4)], active_test=False) == [
+        1,
+        2,
+        3,
+        4,
+        24,
+    ]
     assert ids("crm.lead", ["!", ("type", "=", "opportunity")]) == [24, 25]
-    assert ids("crm.lead", [("user_id.login", "=like", "vinsha%")], active_test=False) \
-        == [1, 2, 24]
+    assert ids("crm.lead", [("user_id.login", "=like", "vinsha%")], active_test=False) == [1, 2, 24]
     assert ids("res.users", [("login", "ilike", "VINSHA")]) == [3]
     assert ids("res.users", [("groups_id", "in", [12])]) == [2]
     assert ids("hr.employee", [("parent_id", "child_of", 4)]) == [4, 5, 6, 7]
@@ -225,7 +248,7 @@ def test_until_bound_defers_the_newest_writes_to_the_next_sync(
 
     store = new_store(tmp_path)
     run_sync(store, source(fake))
-    key, = {k for (k,) in store.conn.execute("SELECT source FROM sync_cursors")}
+    (key,) = {k for (k,) in store.conn.execute("SELECT source FROM sync_cursors")}
     assert key == f"odoo {fake.url}/demo"
     fake.clock_offset = timedelta(0)  # Odoo's clock = ours: this write is within the buffer
     fake.write("crm.lead", 5, {"name": "Just now"})

@@ -26,8 +26,12 @@ def test_demo_sync_then_second_run_appends_nothing(tmp_path: Path) -> None:
     evs = events(store)
     assert first.events_appended == len(evs) == 59
     assert kinds(evs) == {
-        "OdooUserCreated": 7, "OdooEmployeeCreated": 7, "OdooTeamCreated": 2,
-        "OdooTeamMemberCreated": 6, "OdooStageCreated": 4, "OdooOpportunityCreated": 23,
+        "OdooUserCreated": 7,
+        "OdooEmployeeCreated": 7,
+        "OdooTeamCreated": 2,
+        "OdooTeamMemberCreated": 6,
+        "OdooStageCreated": 4,
+        "OdooOpportunityCreated": 23,
         "OdooAccountCreated": 10,
     }
     second = run_sync(store, demo_source())
@@ -38,7 +42,8 @@ def test_demo_sync_then_second_run_appends_nothing(tmp_path: Path) -> None:
         "SELECT id, status, events_appended, counts FROM sync_runs ORDER BY started_at"
     ).fetchall()
     assert [(r[0], r[1], r[2]) for r in runs] == [
-        (first.run_id, "succeeded", 59), (second.run_id, "succeeded", 0)
+        (first.run_id, "succeeded", 59),
+        (second.run_id, "succeeded", 0),
     ]
     assert json.loads(runs[0][3])["crm.lead"]["created"] == 23
 
@@ -108,14 +113,17 @@ def test_changes_in_a_dict_snapshot_become_exact_events(tmp_path: Path) -> None:
 
     new = events(store, head)
     assert summary(new) == [
-        ("OdooOpportunityDeleted", "7"), ("OdooOpportunityUpdated", "3"),
-        ("OdooOpportunityUpdated", "6"), ("OdooTeamMemberUpdated", "2"),
+        ("OdooOpportunityDeleted", "7"),
+        ("OdooOpportunityUpdated", "3"),
+        ("OdooOpportunityUpdated", "6"),
+        ("OdooTeamMemberUpdated", "2"),
     ]
     by_stream = {(e.stream_type, e.stream_id): e for e in new}
     assert by_stream[("crm.lead", "3")].data["changes"] == {"user_id": [4, 5]}
     old_probability = _find(demo_data(), "crm.lead", 6)["probability"]
     assert by_stream[("crm.lead", "6")].data["changes"] == {
-        "active": [True, False], "probability": [old_probability, 0.0]
+        "active": [True, False],
+        "probability": [old_probability, 0.0],
     }
     assert by_stream[("crm.lead", "7")].data["record"]["id"] == 7
     assert by_stream[("crm.team.member", "2")].data["changes"] == {"crm_team_id": [1, 2]}
@@ -133,9 +141,7 @@ def test_changes_in_a_dict_snapshot_become_exact_events(tmp_path: Path) -> None:
     head = store.log.head()
     run_sync(store, SnapshotSource(data, name="legacy"))
     back = events(store, head)
-    assert [(e.type, e.stream_id, e.version) for e in back] == [
-        ("OdooOpportunityCreated", "7", 3)
-    ]
+    assert [(e.type, e.stream_id, e.version) for e in back] == [("OdooOpportunityCreated", "7", 3)]
     assert raw_rows(store, "crm.lead")[7] is None
     assert run_sync(store, SnapshotSource(data)).events_appended == 0
 
@@ -164,8 +170,11 @@ def test_invalid_records_are_reported_and_the_rest_synced(tmp_path: Path) -> Non
     data["crm.stage"].append({"name": "No id"})
     result = run_sync(store, SnapshotSource(data))
     bad = {(i.model, i.odoo_id, i.field) for i in result.invalid}
-    assert bad == {("crm.lead", 2, "probability"), ("res.users", 4, "login"),
-                   ("crm.stage", None, "id")}
+    assert bad == {
+        ("crm.lead", 2, "probability"),
+        ("res.users", 4, "login"),
+        ("crm.stage", None, "id"),
+    }
     assert all(i.reason for i in result.invalid)
     assert result.counts["crm.lead"].invalid == 1 and result.counts["crm.lead"].created == 22
     assert result.counts["res.users"].created == 6
@@ -175,7 +184,8 @@ def test_invalid_records_are_reported_and_the_rest_synced(tmp_path: Path) -> Non
     head = store.log.head()
     again = run_sync(store, SnapshotSource(data))
     assert summary(events(store, head)) == [
-        ("OdooOpportunityCreated", "2"), ("OdooUserCreated", "4")
+        ("OdooOpportunityCreated", "2"),
+        ("OdooUserCreated", "4"),
     ]
     assert again.invalid == []
 

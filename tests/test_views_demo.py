@@ -83,8 +83,18 @@ def test_view_items_are_denormalized(store: Store) -> None:
     assert item["salesperson"] == {"id": ZAKARIYA, "login": "zakariya", "name": "Zakariya"}
     assert item["manager"] == {"id": VINSHA, "login": "vinsha", "name": "Vinsha"}
     assert item["account"]["name"].startswith("Account ")
-    assert set(item) == {"id", "name", "status", "stage", "expected_revenue", "probability",
-                         "salesperson", "manager", "account", "reason"}
+    assert set(item) == {
+        "id",
+        "name",
+        "status",
+        "stage",
+        "expected_revenue",
+        "probability",
+        "salesperson",
+        "manager",
+        "account",
+        "reason",
+    }
 
 
 def test_status_and_stage_filters(store: Store) -> None:
@@ -95,9 +105,7 @@ def test_status_and_stage_filters(store: Store) -> None:
     assert all(i["stage"] == "Won" and i["status"] == "won" for i in won)
     assert {i["id"] for i in lost} == {i for i in range(1, 24) if i % 7 == 0}
     by_stage = visible_opportunities(store, SUPERADMIN, stage="won")
-    assert {i["id"] for i in by_stage} == {
-        i["id"] for i in everything if i["stage"] == "Won"
-    }
+    assert {i["id"] for i in by_stage} == {i["id"] for i in everything if i["stage"] == "Won"}
 
 
 def test_metrics_own_and_team(store: Store) -> None:
@@ -105,7 +113,8 @@ def test_metrics_own_and_team(store: Store) -> None:
     assert team is None  # no subordinates
     rows = store.conn.execute(
         "SELECT status, expected_revenue, probability, stage FROM opportunity_view "
-        "WHERE user_id = ?", (ZAKARIYA,)
+        "WHERE user_id = ?",
+        (ZAKARIYA,),
     ).fetchall()
     open_rows = [r for r in rows if r[0] == "open"]
     assert own["pipeline_value"] == sum(r[1] for r in open_rows)
@@ -123,15 +132,20 @@ def test_metrics_own_and_team(store: Store) -> None:
     assert mteam is not None
     names = [row["stage"] for row in mteam["by_stage"]]
     assert names == sorted(names, key=["New", "Qualified", "Proposition", "Won"].index)
-    assert sum(r["count"] for r in mteam["by_stage"]) == len(store.conn.execute(
-        "SELECT 1 FROM opportunity_view WHERE user_id IN (?,?,?,?) AND status != 'lost'",
-        (MITCHELL, MARC, LISA, JOEL)).fetchall())
+    assert sum(r["count"] for r in mteam["by_stage"]) == len(
+        store.conn.execute(
+            "SELECT 1 FROM opportunity_view WHERE user_id IN (?,?,?,?) AND status != 'lost'",
+            (MITCHELL, MARC, LISA, JOEL),
+        ).fetchall()
+    )
 
 
 def test_all_four_views_current(store: Store) -> None:
     head, statuses = status(store)
     assert head > 0
     assert [(s.name, s.state, s.lag) for s in statuses] == [
-        ("user_profiles", "current", 0), ("opportunity_view", "current", 0),
-        ("user_access_matrix", "current", 0), ("dashboard_metrics", "current", 0),
+        ("user_profiles", "current", 0),
+        ("opportunity_view", "current", 0),
+        ("user_access_matrix", "current", 0),
+        ("dashboard_metrics", "current", 0),
     ]

@@ -85,8 +85,11 @@ def reference(state: dict[tuple[str, int], dict[str, Any]]) -> dict[int, dict[in
 
 
 def own_pipeline(state: dict[tuple[str, int], dict[str, Any]], uid: int) -> tuple[float, int]:
-    open_ = [r for (m, _), r in state.items() if m == LEADS and r["user_id"] == uid
-             and r["active"] and r["stage_id"] != WON_STAGE]
+    open_ = [
+        r
+        for (m, _), r in state.items()
+        if m == LEADS and r["user_id"] == uid and r["active"] and r["stage_id"] != WON_STAGE
+    ]
     return math.fsum(r["expected_revenue"] for r in open_), len(open_)
 
 
@@ -103,11 +106,13 @@ def check(org: Org) -> None:
         assert (own["pipeline_value"], own["active_opportunities"]) == (value, count)
 
 
-user_st = st.fixed_dictionaries({
-    "groups": st.lists(st.sampled_from(GROUPS), unique=True, max_size=2),
-    "active": st.booleans() | st.just(True),
-    "company_ids": st.lists(st.sampled_from(COMPANIES), unique=True, min_size=1),
-})
+user_st = st.fixed_dictionaries(
+    {
+        "groups": st.lists(st.sampled_from(GROUPS), unique=True, max_size=2),
+        "active": st.booleans() | st.just(True),
+        "company_ids": st.lists(st.sampled_from(COMPANIES), unique=True, min_size=1),
+    }
+)
 
 
 @st.composite
@@ -126,22 +131,32 @@ def orgs(draw: st.DrawFn) -> dict[str, Any]:
         for eid in emp_ids
     }
     owner = st.none() | st.sampled_from([*uids, 999])
-    opp = st.fixed_dictionaries({
-        "user_id": owner,
-        "company_id": st.none() | st.sampled_from(COMPANIES),
-        "active": st.booleans() | st.just(True),
-        "stage_id": st.none() | st.sampled_from([1, 2]),
-        "expected_revenue": st.integers(0, 10_000).map(lambda x: x / 4),
-        "probability": st.integers(0, 100).map(float),
-    })
+    opp = st.fixed_dictionaries(
+        {
+            "user_id": owner,
+            "company_id": st.none() | st.sampled_from(COMPANIES),
+            "active": st.booleans() | st.just(True),
+            "stage_id": st.none() | st.sampled_from([1, 2]),
+            "expected_revenue": st.integers(0, 10_000).map(lambda x: x / 4),
+            "probability": st.integers(0, 100).map(float),
+        }
+    )
     opps = {500 + i: draw(opp) for i in range(draw(st.integers(0, 12)))}
-    changes = draw(st.lists(st.one_of(
-        st.tuples(st.just("owner"), st.sampled_from(sorted(opps) or [0]), owner),
-        st.tuples(st.just("parent"), st.sampled_from(emp_ids),
-                  st.none() | st.sampled_from(emp_ids)),
-        st.tuples(st.just("user"), st.sampled_from(uids), user_st),
-        st.tuples(st.just("delete"), st.sampled_from(sorted(opps) or [0]), st.none()),
-    ), max_size=8))
+    changes = draw(
+        st.lists(
+            st.one_of(
+                st.tuples(st.just("owner"), st.sampled_from(sorted(opps) or [0]), owner),
+                st.tuples(
+                    st.just("parent"),
+                    st.sampled_from(emp_ids),
+                    st.none() | st.sampled_from(emp_ids),
+                ),
+                st.tuples(st.just("user"), st.sampled_from(uids), user_st),
+                st.tuples(st.just("delete"), st.sampled_from(sorted(opps) or [0]), st.none()),
+            ),
+            max_size=8,
+        )
+    )
     return {"users": users, "emps": emps, "opps": opps, "changes": changes}
 
 

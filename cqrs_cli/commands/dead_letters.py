@@ -29,8 +29,11 @@ def run(
         letters = DeadLetters(store)
         if retry:
             report = default_bus(letters).retry_dead_letters()
-            info(ctx, f"Retried dead letters: {len(report.delivered)} delivered, "
-                      f"{len(report.failed)} failed again, {len(report.skipped)} kept "
-                      "(handler not subscribed here or event missing)")
+            info(
+                ctx,
+                f"Retried dead letters: {len(report.delivered)} delivered, "
+                f"{len(report.failed)} failed again, {len(report.skipped)} kept "
+                "(handler not subscribed here or event missing)",
+            )
         rows = [asdict(letter) for letter in letters.all()]
     emit_rows(rows, COLUMNS, fmt, title="dead letters")

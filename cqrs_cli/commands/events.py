@@ -50,7 +50,8 @@ def run(
             if not sep or not stream_type or not stream_id:
                 raise CqrsError(f"--stream must be MODEL:ID, got {stream!r}", exit_code=EXIT_USAGE)
             found = [
-                e for e in store.log.read_stream(stream_type, stream_id, backwards=newest)
+                e
+                for e in store.log.read_stream(stream_type, stream_id, backwards=newest)
                 if e.position > after and (not types or e.type in types)
             ]
             items = found[:limit] if limit is not None else found

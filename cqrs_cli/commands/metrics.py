@@ -33,8 +33,11 @@ def run(
     elif fmt == "table":
         _draw(value)
     else:
-        rows = [{"scope": scope, **{k: figs[k] for k in FIGURES}}
-                for scope, figs in (("own", own), ("team", team)) if figs is not None]
+        rows = [
+            {"scope": scope, **{k: figs[k] for k in FIGURES}}
+            for scope, figs in (("own", own), ("team", team))
+            if figs is not None
+        ]
         emit_rows(rows, ["scope", *FIGURES], fmt)
 
 
@@ -50,8 +53,9 @@ def _draw(value: dict[str, Any]) -> None:
         summary = Table(title=f"{value['user']['login']}: {scope}")
         for key in FIGURES:
             summary.add_column(key)
-        summary.add_row(*(f"{figs[k]:,.2f}" if isinstance(figs[k], float) else str(figs[k])
-                          for k in FIGURES))
+        summary.add_row(
+            *(f"{figs[k]:,.2f}" if isinstance(figs[k], float) else str(figs[k]) for k in FIGURES)
+        )
         console.print(summary)
         top = max((row["value"] for row in figs["by_stage"]), default=0.0) or 1.0
         bars = Table(title="by stage", show_header=True)
@@ -59,6 +63,7 @@ def _draw(value: dict[str, Any]) -> None:
             bars.add_column(column)
         for row in figs["by_stage"]:
             width = round(BAR_WIDTH * row["value"] / top) if row["value"] > 0 else 0
-            bars.add_row(row["stage"] or "(no stage)", str(row["count"]),
-                         f"{row['value']:,.2f}", "█" * width)
+            bars.add_row(
+                row["stage"] or "(no stage)", str(row["count"]), f"{row['value']:,.2f}", "█" * width
+            )
         console.print(bars)

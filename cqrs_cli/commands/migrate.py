@@ -42,8 +42,12 @@ def run(
         try:
             check_not_newer(conn, path)
             rows = [
-                {"number": m.number, "name": m.name, "state": "applied" if at else "pending",
-                 "applied_at": at}
+                {
+                    "number": m.number,
+                    "name": m.name,
+                    "state": "applied" if at else "pending",
+                    "applied_at": at,
+                }
                 for m, at in status(conn)
             ]
         finally:
@@ -63,23 +67,34 @@ def legacy(
     ctx: typer.Context,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="The data_lake_serving export (mongoexport JSON Lines or "
-                                    "array): one Odoo record per document."),
+        typer.Option(
+            "--data",
+            help="The data_lake_serving export (mongoexport JSON Lines or "
+            "array): one Odoo record per document.",
+        ),
     ] = None,
     users: Annotated[
         Path | None,
-        typer.Option("--users", help="The app's users export: fills users, employees, "
-                                     "managers and groups the data lake lacks."),
+        typer.Option(
+            "--users",
+            help="The app's users export: fills users, employees, "
+            "managers and groups the data lake lacks.",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Run the import on a scratch copy and report it; "
-                                       "the file is not written."),
+        typer.Option(
+            "--dry-run",
+            help="Run the import on a scratch copy and report it; the file is not written.",
+        ),
     ] = False,
     skip_problems: Annotated[
         bool,
-        typer.Option("--skip-problems", help="Import the rest when documents have problems "
-                                             "(still listed); by default any problem aborts."),
+        typer.Option(
+            "--skip-problems",
+            help="Import the rest when documents have problems "
+            "(still listed); by default any problem aborts.",
+        ),
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
@@ -128,31 +143,45 @@ def legacy(
 
 
 def _report(
-    ctx: typer.Context, loaded: LegacyImport, result: SyncResult, checks: list[Check],
-    backup: Path | None, dry_run: bool, fmt: str,
+    ctx: typer.Context,
+    loaded: LegacyImport,
+    result: SyncResult,
+    checks: list[Check],
+    backup: Path | None,
+    dry_run: bool,
+    fmt: str,
 ) -> None:
     from cqrs_cli.legacy_import import deleted_total
 
-    rows = [{"model": m, "input": loaded.counts.get(m, 0), **vars(c)}
-            for m, c in result.counts.items()]
+    rows = [
+        {"model": m, "input": loaded.counts.get(m, 0), **vars(c)} for m, c in result.counts.items()
+    ]
     value: dict[str, Any] = {
-        "dry_run": dry_run, "source": result.source,
+        "dry_run": dry_run,
+        "source": result.source,
         "sync_run_id": None if dry_run else result.run_id,
         "backup": None if backup is None else str(backup),
-        "events_appended": result.events_appended, "counts": rows,
-        "opportunities": loaded.opportunities, "leads": loaded.leads,
-        "superseded": loaded.superseded, "filled": loaded.filled,
-        "problems": [{"file": p.file, "line": p.line, "reason": p.reason, "excerpt": p.excerpt}
-                     for p in loaded.problems],
+        "events_appended": result.events_appended,
+        "counts": rows,
+        "opportunities": loaded.opportunities,
+        "leads": loaded.leads,
+        "superseded": loaded.superseded,
+        "filled": loaded.filled,
+        "problems": [
+            {"file": p.file, "line": p.line, "reason": p.reason, "excerpt": p.excerpt}
+            for p in loaded.problems
+        ],
         "checks": [c.as_json() for c in checks],
-        "invalid": [vars(i) for i in result.invalid], "warnings": result.warnings,
+        "invalid": [vars(i) for i in result.invalid],
+        "warnings": result.warnings,
     }
     title = "legacy import" + (" (dry run: nothing written)" if dry_run else "")
     emit_rows(rows, LEGACY_COLUMNS, fmt, title=title, json_value=value)
     would = "Would append" if dry_run else "Appended"
     for bad in result.invalid:
-        info(ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: "
-                  f"{bad.field}: {bad.reason}")
+        info(
+            ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: {bad.field}: {bad.reason}"
+        )
     for warning in result.warnings:
         info(ctx, f"Warning: {warning}")
     for line in loaded.filled:
@@ -160,15 +189,24 @@ def _report(
     deleted = deleted_total(result)
     if deleted:
         # A legacy export is a complete snapshot: what the file holds beyond it goes.
-        info(ctx, f"Warning: {deleted} records in the file but not in the export "
-                  f"{'would be' if dry_run else 'were'} marked deleted.")
+        info(
+            ctx,
+            f"Warning: {deleted} records in the file but not in the export "
+            f"{'would be' if dry_run else 'were'} marked deleted.",
+        )
     if result.events_appended:
         info(ctx, f"{would} {result.events_appended} events.")
     else:
-        info(ctx, f"No change: 0 events {'would be ' if dry_run else ''}appended "
-                  "(the file already holds everything in the export).")
+        info(
+            ctx,
+            f"No change: 0 events {'would be ' if dry_run else ''}appended "
+            "(the file already holds everything in the export).",
+        )
     for check in checks:
         mark = "ok" if check.ok else "MISMATCH"
-        info(ctx, f"Check {check.name}: {check.expected} in the input, "
-                  f"{check.actual} in the file: {mark}")
+        info(
+            ctx,
+            f"Check {check.name}: {check.expected} in the input, "
+            f"{check.actual} in the file: {mark}",
+        )
     sys.stdout.flush()

@@ -67,13 +67,24 @@ def odoo_login(
 
 
 def pick_source(
-    demo: bool, from_file: Path | None, url: str | None, database: str | None,
-    user: str | None, password: str | None, timeout: float,
+    demo: bool,
+    from_file: Path | None,
+    url: str | None,
+    database: str | None,
+    user: str | None,
+    password: str | None,
+    timeout: float,
 ) -> Source:
     """Exactly one source: --demo, --from-file or an Odoo connection (options or env)."""
-    explicit = [name for name, on in (
-        ("--demo", demo), ("--from-file", from_file is not None), ("--url", url is not None),
-    ) if on]
+    explicit = [
+        name
+        for name, on in (
+            ("--demo", demo),
+            ("--from-file", from_file is not None),
+            ("--url", url is not None),
+        )
+        if on
+    ]
     if len(explicit) > 1:
         raise CqrsError(f"choose one source, not {' and '.join(explicit)}", exit_code=EXIT_USAGE)
     if demo:

@@ -26,8 +26,9 @@ def settings() -> Settings:
     try:
         ttl = float(raw)
     except ValueError:
-        raise CqrsError(f"{TTL_ENV} must be a number of seconds, got {raw!r}",
-                        exit_code=EXIT_USAGE) from None
+        raise CqrsError(
+            f"{TTL_ENV} must be a number of seconds, got {raw!r}", exit_code=EXIT_USAGE
+        ) from None
     return Settings(ttl=ttl)
 
 

@@ -27,8 +27,9 @@ def run(
     names = list(NAMES) if everything else list(dict.fromkeys(projection or []))
     unknown = [n for n in names if n not in NAMES]
     if unknown:
-        raise CqrsError(f"unknown projection {unknown[0]!r}; known: {', '.join(NAMES)}",
-                        exit_code=EXIT_USAGE)
+        raise CqrsError(
+            f"unknown projection {unknown[0]!r}; known: {', '.join(NAMES)}", exit_code=EXIT_USAGE
+        )
     with open_for(ctx, write=True, create=False) as store:
         total = store.log.head()
         if state(ctx).quiet:
@@ -39,7 +40,11 @@ def run(
 
             with Progress(console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task(f"rebuilding {', '.join(names)}", total=total or 1)
-                report = rebuild(store, names, settings=settings(),
-                                 progress=lambda n: bar.advance(task, n))
-    info(ctx, f"Rebuilt {', '.join(names)}: {report.events:,} events in "
-              f"{report.seconds:.2f} s ({report.rate:,.0f} events/s)")
+                report = rebuild(
+                    store, names, settings=settings(), progress=lambda n: bar.advance(task, n)
+                )
+    info(
+        ctx,
+        f"Rebuilt {', '.join(names)}: {report.events:,} events in "
+        f"{report.seconds:.2f} s ({report.rate:,.0f} events/s)",
+    )

@@ -22,5 +22,6 @@ def run(
     with open_for(ctx) as store:
         head, found = status(store)
     rows = [s.as_json() for s in found]
-    emit_rows(rows, COLUMNS, fmt, title=f"head {head}",
-              json_value={"head": head, "projections": rows})
+    emit_rows(
+        rows, COLUMNS, fmt, title=f"head {head}", json_value={"head": head, "projections": rows}
+    )

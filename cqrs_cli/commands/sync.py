@@ -37,8 +37,13 @@ class RichProgress:
         )
 
         self._bar = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self._tasks: dict[str, Any] = {}
 
@@ -126,19 +131,33 @@ def run(
 
 def _report(ctx: typer.Context, result: SyncResult, fmt: str) -> None:
     rows = [{"model": m, **vars(c)} for m, c in result.counts.items()]
-    emit_rows(rows, COLUMNS, fmt, title=f"sync from {result.source} ({result.mode})", json_value={
-        "sync_run_id": result.run_id, "source": result.source, "mode": result.mode,
-        "events_appended": result.events_appended, "counts": rows,
-        "invalid": [vars(i) for i in result.invalid], "warnings": result.warnings,
-    })
+    emit_rows(
+        rows,
+        COLUMNS,
+        fmt,
+        title=f"sync from {result.source} ({result.mode})",
+        json_value={
+            "sync_run_id": result.run_id,
+            "source": result.source,
+            "mode": result.mode,
+            "events_appended": result.events_appended,
+            "counts": rows,
+            "invalid": [vars(i) for i in result.invalid],
+            "warnings": result.warnings,
+        },
+    )
     for bad in result.invalid:
-        info(ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: "
-                  f"{bad.field}: {bad.reason}")
+        info(
+            ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: {bad.field}: {bad.reason}"
+        )
     for warning in result.warnings:
         info(ctx, f"Warning: {warning}")
     if result.events_appended:
-        info(ctx, f"Appended {result.events_appended} events "
-                  f"(positions {result.first_position} to {result.last_position}).")
+        info(
+            ctx,
+            f"Appended {result.events_appended} events "
+            f"(positions {result.first_position} to {result.last_position}).",
+        )
     else:
         info(ctx, "No change: 0 events appended.")
     sys.stdout.flush()

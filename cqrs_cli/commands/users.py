@@ -12,8 +12,18 @@ from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.queries import profiles
 
 VIEWS = ("user_profiles",)
-JSON_FIELDS = ("id", "login", "name", "active", "employee_id", "manager_id", "subordinates",
-               "all_subordinates", "teams", "access")
+JSON_FIELDS = (
+    "id",
+    "login",
+    "name",
+    "active",
+    "employee_id",
+    "manager_id",
+    "subordinates",
+    "all_subordinates",
+    "teams",
+    "access",
+)
 COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates", "teams"]
 
 
@@ -33,12 +43,20 @@ def run(
         _tree(found)
         return
     rows = [
-        {**p, "manager": p["manager_login"],
-         "teams": ", ".join(t["name"] or str(t["id"]) for t in p["teams"])}
+        {
+            **p,
+            "manager": p["manager_login"],
+            "teams": ", ".join(t["name"] or str(t["id"]) for t in p["teams"]),
+        }
         for p in found
     ]
-    emit_rows(rows, COLUMNS, fmt, title="users",
-              json_value=[{k: p[k] for k in JSON_FIELDS} for p in found])
+    emit_rows(
+        rows,
+        COLUMNS,
+        fmt,
+        title="users",
+        json_value=[{k: p[k] for k in JSON_FIELDS} for p in found],
+    )
 
 
 def _tree(found: list[dict[str, Any]]) -> None:

@@ -13,8 +13,18 @@ from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.queries import STATUSES, visible_opportunities
 
 VIEWS = ("user_profiles", "opportunity_view", "user_access_matrix")
-COLUMNS = ["id", "name", "status", "stage", "expected_revenue", "probability", "salesperson",
-           "manager", "account", "reason"]
+COLUMNS = [
+    "id",
+    "name",
+    "status",
+    "stage",
+    "expected_revenue",
+    "probability",
+    "salesperson",
+    "manager",
+    "account",
+    "reason",
+]
 
 
 def _flat(item: dict[str, Any]) -> dict[str, Any]:
@@ -38,12 +48,17 @@ def run(
     """The opportunities USER can see (open, won and lost), with the reason for each."""
     check_format(fmt)
     if status is not None and status not in STATUSES:
-        raise CqrsError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}",
-                        exit_code=EXIT_USAGE)
+        raise CqrsError(
+            f"--status must be one of {', '.join(STATUSES)}, got {status!r}", exit_code=EXIT_USAGE
+        )
     conf = settings()
     with open_current(ctx, VIEWS, conf) as store:
         user = person(store, as_user)
-        items = visible_opportunities(store, user["id"], settings=conf, status=status,
-                                      stage=stage)
-    emit_rows([_flat(i) for i in items], COLUMNS, fmt,
-              title=f"What {user['login']} can see ({len(items)})", json_value=items)
+        items = visible_opportunities(store, user["id"], settings=conf, status=status, stage=stage)
+    emit_rows(
+        [_flat(i) for i in items],
+        COLUMNS,
+        fmt,
+        title=f"What {user['login']} can see ({len(items)})",
+        json_value=items,
+    )

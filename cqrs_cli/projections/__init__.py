@@ -9,7 +9,10 @@ from cqrs_cli.projections.opportunity_view import OpportunityView
 from cqrs_cli.projections.user_profiles import UserProfiles
 
 PROJECTION_TYPES: tuple[type[Projection], ...] = (
-    UserProfiles, OpportunityView, AccessMatrix, DashboardMetrics,
+    UserProfiles,
+    OpportunityView,
+    AccessMatrix,
+    DashboardMetrics,
 )
 NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTION_TYPES)
 

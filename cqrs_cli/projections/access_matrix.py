@@ -84,7 +84,8 @@ class AccessMatrix(OrgProjection):
             r = record_of(event)  # raises
         self._opps[int(r["id"])] = (
             (r.get("user_id"), r.get("company_id"), r.get("partner_id"))
-            if r.get("type", "opportunity") == "opportunity" else None
+            if r.get("type", "opportunity") == "opportunity"
+            else None
         )
 
     def flush(self, conn: sqlite3.Connection) -> None:
@@ -100,7 +101,9 @@ class AccessMatrix(OrgProjection):
                 conn.execute(f"UPDATE {header} SET dirty = 1 WHERE dirty = 0")
             else:
                 mark_dirty_with_managers(
-                    conn, header, self.t("uam_subordinates"),
+                    conn,
+                    header,
+                    self.t("uam_subordinates"),
                     (o for o in owners if o is not None),
                 )
         if self._opps:
@@ -122,16 +125,19 @@ class AccessMatrix(OrgProjection):
             "(user_id, login, active, access, company_ids, dirty, computed_at) "
             "VALUES (?, ?, ?, ?, ?, 1, NULL)",
             [
-                (uid, u["login"], int(bool(u.get("active", True))), hierarchy.access_of(u),
-                 dumps(sorted(u.get("company_ids") or [])))
+                (
+                    uid,
+                    u["login"],
+                    int(bool(u.get("active", True))),
+                    hierarchy.access_of(u),
+                    dumps(sorted(u.get("company_ids") or [])),
+                )
                 for uid, u in sorted(users.items())
             ],
         )
         conn.execute(f"DELETE FROM {self.t('user_access_rows')}")
         conn.execute(f"DELETE FROM {self.t('uam_subordinates')}")
-        conn.executemany(
-            f"INSERT INTO {self.t('uam_subordinates')} VALUES (?, ?)", closure_rows(h)
-        )
+        conn.executemany(f"INSERT INTO {self.t('uam_subordinates')} VALUES (?, ?)", closure_rows(h))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -146,8 +152,8 @@ class AccessMatrix(OrgProjection):
             return
         access, companies, dirty, computed_at = row
         now = self.settings.clock()
-        fresh = not dirty and computed_at is not None and (
-            now - epoch(computed_at) < self.settings.ttl
+        fresh = (
+            not dirty and computed_at is not None and (now - epoch(computed_at) < self.settings.ttl)
         )
         if fresh:
             return
@@ -177,9 +183,7 @@ class AccessMatrix(OrgProjection):
             self.refresh(conn, uid)
 
     def _via_sql(self) -> str:
-        return _VIA_SQL.format(
-            header=self.t("user_access_matrix"), subs=self.t("uam_subordinates")
-        )
+        return _VIA_SQL.format(header=self.t("user_access_matrix"), subs=self.t("uam_subordinates"))
 
     def visible_sql(self, conn: sqlite3.Connection, user_id: int) -> tuple[str, dict[str, Any]]:
         """A query giving (opportunity_id, reason, via, partner_id) of what `user_id` sees,
@@ -232,6 +236,4 @@ _VIA_SQL = (
     "(SELECT sub_id FROM {subs} WHERE user_id = :u) "
     "THEN (SELECT login FROM {header} h WHERE h.user_id = o.user_id) END"
 )
-_COMPANY_SQL = (
-    "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(:companies)))"
-)
+_COMPANY_SQL = "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(:companies)))"

@@ -37,8 +37,9 @@ DELETED = "OdooOpportunityDeleted"
 Opp = tuple[int | None, int, int | None, float, float]  # user, active, stage, revenue, prob
 
 
-def figures(rows: list[tuple[int, int | None, float, float]],
-            stages: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def figures(
+    rows: list[tuple[int, int | None, float, float]], stages: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
     """Figures over (active, stage_id, expected_revenue, probability) rows."""
     pipeline: list[float] = []
     weighted: list[float] = []
@@ -60,13 +61,17 @@ def figures(rows: list[tuple[int, int | None, float, float]],
         key=lambda sid: (stages[sid].get("sequence") or 0, sid),
     )
     by_stage = [
-        {"stage": stages[sid].get("name"), "count": len(per_stage[sid]),
-         "value": math.fsum(per_stage[sid])}
+        {
+            "stage": stages[sid].get("name"),
+            "count": len(per_stage[sid]),
+            "value": math.fsum(per_stage[sid]),
+        }
         for sid in known
     ]
     if None in per_stage:
-        by_stage.append({"stage": None, "count": len(per_stage[None]),
-                         "value": math.fsum(per_stage[None])})
+        by_stage.append(
+            {"stage": None, "count": len(per_stage[None]), "value": math.fsum(per_stage[None])}
+        )
     return {
         "pipeline_value": math.fsum(pipeline),
         "weighted_pipeline": math.fsum(weighted),
@@ -114,9 +119,15 @@ class DashboardMetrics(OrgProjection):
         if not isinstance(r, dict):
             r = record_of(event)  # raises
         self._opps[int(r["id"])] = (
-            (r.get("user_id"), 1 if r.get("active", True) else 0, r.get("stage_id"),
-             float(r.get("expected_revenue") or 0.0), float(r.get("probability") or 0.0))
-            if r.get("type", "opportunity") == "opportunity" else None
+            (
+                r.get("user_id"),
+                1 if r.get("active", True) else 0,
+                r.get("stage_id"),
+                float(r.get("expected_revenue") or 0.0),
+                float(r.get("probability") or 0.0),
+            )
+            if r.get("type", "opportunity") == "opportunity"
+            else None
         )
 
     def flush(self, conn: sqlite3.Connection) -> None:
@@ -141,8 +152,10 @@ class DashboardMetrics(OrgProjection):
                 mark_dirty_with_managers(conn, table, self.t("dm_subordinates"), owners)
         if self._opps:
             write_pending(
-                conn, opps,
-                ("user_id", "active", "stage_id", "expected_revenue", "probability"), self._opps,
+                conn,
+                opps,
+                ("user_id", "active", "stage_id", "expected_revenue", "probability"),
+                self._opps,
             )
             self._opps.clear()
         self.end_batch(conn)
@@ -162,35 +175,45 @@ class DashboardMetrics(OrgProjection):
         if row is None:
             return
         dirty, computed_at = row
-        if not dirty and computed_at is not None and (
-            self.settings.clock() - epoch(computed_at) < self.settings.ttl
+        if (
+            not dirty
+            and computed_at is not None
+            and (self.settings.clock() - epoch(computed_at) < self.settings.ttl)
         ):
             return
         stages = {
-            rid: json.loads(text) for rid, text in conn.execute(
+            rid: json.loads(text)
+            for rid, text in conn.execute(
                 f"SELECT id, data FROM {self.t('dm_records')} WHERE model = 'crm.stage'"
             )
         }
-        subs = [r[0] for r in conn.execute(
-            f"SELECT sub_id FROM {self.t('dm_subordinates')} WHERE user_id = ?", (user_id,)
-        )]
+        subs = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT sub_id FROM {self.t('dm_subordinates')} WHERE user_id = ?", (user_id,)
+            )
+        ]
         own_rows = self._rows(conn, [user_id])
         own = figures(own_rows, stages)
         team = figures(own_rows + self._rows(conn, subs), stages) if subs else None
         conn.execute(
             f"UPDATE {self.t('dashboard_metrics')} SET own = ?, team = ?, dirty = 0, "
             "computed_at = ? WHERE user_id = ?",
-            (dumps(own), dumps(team) if team is not None else None, self.settings.now_iso(),
-             user_id),
+            (
+                dumps(own),
+                dumps(team) if team is not None else None,
+                self.settings.now_iso(),
+                user_id,
+            ),
         )
 
     def refresh_all(self, conn: sqlite3.Connection) -> None:
         for (uid,) in conn.execute(f"SELECT user_id FROM {self.t('dashboard_metrics')}").fetchall():
             self.refresh(conn, uid)
 
-    def _rows(self, conn: sqlite3.Connection, users: list[int]) -> list[
-        tuple[int, int | None, float, float]
-    ]:
+    def _rows(
+        self, conn: sqlite3.Connection, users: list[int]
+    ) -> list[tuple[int, int | None, float, float]]:
         if not users:
             return []
         return conn.execute(

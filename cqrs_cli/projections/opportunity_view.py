@@ -22,10 +22,30 @@ from cqrs_cli.store.log import RecordedEvent
 DELETED = "OdooOpportunityDeleted"
 
 COLUMNS = (
-    "id", "name", "status", "active", "stage_id", "stage", "stage_sequence", "user_id",
-    "salesperson_login", "salesperson_name", "manager_id", "manager_login", "manager_name",
-    "partner_id", "account", "team_id", "team", "company_id", "expected_revenue",
-    "probability", "date_deadline", "date_closed", "create_date", "write_date",
+    "id",
+    "name",
+    "status",
+    "active",
+    "stage_id",
+    "stage",
+    "stage_sequence",
+    "user_id",
+    "salesperson_login",
+    "salesperson_name",
+    "manager_id",
+    "manager_login",
+    "manager_name",
+    "partner_id",
+    "account",
+    "team_id",
+    "team",
+    "company_id",
+    "expected_revenue",
+    "probability",
+    "date_deadline",
+    "date_closed",
+    "create_date",
+    "write_date",
 )
 
 
@@ -93,30 +113,55 @@ class OpportunityView(OrgProjection):
         users = self.records("res.users")
         bulk = self.bulk
         if self.changed["res.users"]:
-            rows = [(u, users.get(u, {}).get("login"), users.get(u, {}).get("name"))
-                    for u in sorted(self.changed["res.users"])]
-            fan_out(conn, view, "user_id",
-                    {"salesperson_login": "{v0}", "salesperson_name": "{v1}"}, rows, bulk=bulk)
-            fan_out(conn, view, "manager_id",
-                    {"manager_login": "{v0}", "manager_name": "{v1}"}, rows, bulk=bulk)
+            rows = [
+                (u, users.get(u, {}).get("login"), users.get(u, {}).get("name"))
+                for u in sorted(self.changed["res.users"])
+            ]
+            fan_out(
+                conn,
+                view,
+                "user_id",
+                {"salesperson_login": "{v0}", "salesperson_name": "{v1}"},
+                rows,
+                bulk=bulk,
+            )
+            fan_out(
+                conn,
+                view,
+                "manager_id",
+                {"manager_login": "{v0}", "manager_name": "{v1}"},
+                rows,
+                bulk=bulk,
+            )
         if self.hierarchy_changed() and self.previous_hierarchy is not None:
             before = self.previous_hierarchy.manager_of
             after = self.hierarchy().manager_of
             moved = [u for u in set(before) | set(after) if before.get(u) != after.get(u)]
             fan_out(
-                conn, view, "user_id",
+                conn,
+                view,
+                "user_id",
                 {"manager_id": "{v0}", "manager_login": "{v1}", "manager_name": "{v2}"},
-                [(u, *self._person(after.get(u))) for u in sorted(moved)], bulk=bulk,
+                [(u, *self._person(after.get(u))) for u in sorted(moved)],
+                bulk=bulk,
             )
         stages = self.records("crm.stage")
         if self.changed["crm.stage"]:
             fan_out(
-                conn, view, "stage_id",
-                {"stage": "{v0}", "stage_sequence": "{v1}",
-                 "status": "CASE WHEN active = 0 THEN 'lost' WHEN {v2} THEN 'won' ELSE 'open' END"},
+                conn,
+                view,
+                "stage_id",
+                {
+                    "stage": "{v0}",
+                    "stage_sequence": "{v1}",
+                    "status": (
+                        "CASE WHEN active = 0 THEN 'lost' WHEN {v2} THEN 'won' ELSE 'open' END"
+                    ),
+                },
                 [
                     (sid, s.get("name"), s.get("sequence"), int(bool(s.get("is_won"))))
-                    if (s := stages.get(sid)) is not None else (sid, None, None, 0)
+                    if (s := stages.get(sid)) is not None
+                    else (sid, None, None, 0)
                     for sid in sorted(self.changed["crm.stage"])
                 ],
                 bulk=bulk,
@@ -128,9 +173,14 @@ class OpportunityView(OrgProjection):
             fan_out(conn, view, "partner_id", {"account": "{v0}"}, named, bulk=bulk)
         teams = self.records("crm.team")
         if self.changed["crm.team"]:
-            fan_out(conn, view, "team_id", {"team": "{v0}"},
-                    [(t, teams.get(t, {}).get("name")) for t in sorted(self.changed["crm.team"])],
-                    bulk=bulk)
+            fan_out(
+                conn,
+                view,
+                "team_id",
+                {"team": "{v0}"},
+                [(t, teams.get(t, {}).get("name")) for t in sorted(self.changed["crm.team"])],
+                bulk=bulk,
+            )
         if self._opps and self.defer:
             held = self._held
             for i, r in self._opps.items():
@@ -157,7 +207,7 @@ class OpportunityView(OrgProjection):
         ids = sorted(self._held)
         held = self._held
         for start in range(0, len(ids), chunk):
-            part = ids[start:start + chunk]
+            part = ids[start : start + chunk]
             conn.executemany(_upsert(view), self._rows([held.pop(i) for i in part]))
         held.clear()
         super().end_replay(conn)
@@ -190,45 +240,108 @@ class OpportunityView(OrgProjection):
         account_name: dict[Any, Any] = {}
         team_name: dict[Any, Any] = {}
         out = []
-        for (oid, name, active, stage_id, uid, pid, tid, cid, rev, prob, deadline, closed,
-             created, written) in records:
+        for (
+            oid,
+            name,
+            active,
+            stage_id,
+            uid,
+            pid,
+            tid,
+            cid,
+            rev,
+            prob,
+            deadline,
+            closed,
+            created,
+            written,
+        ) in records:
             person = people.get(uid)
             if person is None:
                 user = users.get(uid, _NOBODY)
                 manager = manager_of.get(uid) if uid is not None else None
                 boss = users.get(manager, _NOBODY) if manager is not None else _NOBODY
                 person = people[uid] = (
-                    user.get("login"), user.get("name"), manager, boss.get("login"),
+                    user.get("login"),
+                    user.get("name"),
+                    manager,
+                    boss.get("login"),
                     boss.get("name"),
                 )
             stage = stage_info.get(stage_id)
             if stage is None:
                 found = stages.get(stage_id, _NOBODY)
                 stage = stage_info[stage_id] = (
-                    found.get("name"), found.get("sequence"), bool(found.get("is_won")))
+                    found.get("name"),
+                    found.get("sequence"),
+                    bool(found.get("is_won")),
+                )
             if pid not in account_name:
                 account_name[pid] = accounts.get(pid, _NOBODY).get("name")
             if tid not in team_name:
                 team_name[tid] = teams.get(tid, _NOBODY).get("name")
             active = bool(active)
             status = "open" if active and not stage[2] else ("won" if active else "lost")
-            out.append((
-                oid, name, status, int(active), stage_id, stage[0], stage[1], uid, person[0],
-                person[1], person[2], person[3], person[4], pid, account_name[pid], tid,
-                team_name[tid], cid, float(rev or 0.0), float(prob or 0.0), deadline, closed,
-                created, written,
-            ))
+            out.append(
+                (
+                    oid,
+                    name,
+                    status,
+                    int(active),
+                    stage_id,
+                    stage[0],
+                    stage[1],
+                    uid,
+                    person[0],
+                    person[1],
+                    person[2],
+                    person[3],
+                    person[4],
+                    pid,
+                    account_name[pid],
+                    tid,
+                    team_name[tid],
+                    cid,
+                    float(rev or 0.0),
+                    float(prob or 0.0),
+                    deadline,
+                    closed,
+                    created,
+                    written,
+                )
+            )
         return out
 
 
 _FIELDS = itemgetter(
-    "id", "name", "active", "stage_id", "user_id", "partner_id", "team_id", "company_id",
-    "expected_revenue", "probability", "date_deadline", "date_closed", "create_date",
+    "id",
+    "name",
+    "active",
+    "stage_id",
+    "user_id",
+    "partner_id",
+    "team_id",
+    "company_id",
+    "expected_revenue",
+    "probability",
+    "date_deadline",
+    "date_closed",
+    "create_date",
     "write_date",
 )
 _DEFAULTS: dict[str, Any] = {
-    "name": None, "active": True, "stage_id": None, "user_id": None, "partner_id": None,
-    "team_id": None, "company_id": None, "expected_revenue": 0.0, "probability": 0.0,
-    "date_deadline": None, "date_closed": None, "create_date": None, "write_date": None,
+    "name": None,
+    "active": True,
+    "stage_id": None,
+    "user_id": None,
+    "partner_id": None,
+    "team_id": None,
+    "company_id": None,
+    "expected_revenue": 0.0,
+    "probability": 0.0,
+    "date_deadline": None,
+    "date_closed": None,
+    "create_date": None,
+    "write_date": None,
 }
 _NOBODY: dict[str, Any] = {}

@@ -106,7 +106,8 @@ def owners_of(conn: sqlite3.Connection, table: str, pending: Pending) -> set[int
     """Owners before (stored rows) and after (pending) of the opportunities of a batch."""
     ids = dumps(sorted(pending))
     owners: set[int | None] = {
-        row[0] for row in conn.execute(
+        row[0]
+        for row in conn.execute(
             f"SELECT user_id FROM {table} WHERE id IN (SELECT value FROM json_each(?))", (ids,)
         )
     }

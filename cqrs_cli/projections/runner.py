@@ -56,8 +56,12 @@ class ProjectionStatus:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "version": self.version, "position": self.position,
-            "lag": self.lag, "state": self.state, "error": self.error,
+            "name": self.name,
+            "version": self.version,
+            "position": self.position,
+            "lag": self.lag,
+            "state": self.state,
+            "error": self.error,
         }
 
 
@@ -89,8 +93,7 @@ def save_checkpoint(conn: sqlite3.Connection, cp: Checkpoint) -> None:
         "position = excluded.position, version = excluded.version, status = excluded.status,"
         " error = excluded.error, error_position = excluded.error_position,"
         " updated_at = excluded.updated_at",
-        (cp.name, cp.position, cp.version, cp.status, cp.error, cp.error_position,
-         utc_now_iso()),
+        (cp.name, cp.position, cp.version, cp.status, cp.error, cp.error_position, utc_now_iso()),
     )
 
 
@@ -111,10 +114,16 @@ def status(store: Store, names: Sequence[str] = NAMES) -> tuple[int, list[Projec
         error = cp.error
         if cp.version is not None and cp.version != version:
             error = f"stored view is version {cp.version}, this cqrs builds version {version}"
-        out.append(ProjectionStatus(
-            name, version, cp.position, max(head - cp.position, 0),
-            state_of(cp, version, head), error,
-        ))
+        out.append(
+            ProjectionStatus(
+                name,
+                version,
+                cp.position,
+                max(head - cp.position, 0),
+                state_of(cp, version, head),
+                error,
+            )
+        )
     return head, out
 
 
@@ -249,8 +258,13 @@ def _roomy_cache(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
 
 
-def _replay(store: Store, after: int, feed: Callable[[list[RecordedEvent]], None],
-            batch: int, progress: Callable[[int], None] | None = None) -> int:
+def _replay(
+    store: Store,
+    after: int,
+    feed: Callable[[list[RecordedEvent]], None],
+    batch: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     _roomy_cache(store.conn)
     count = 0
     for page in _pages(store, after, batch):
@@ -272,8 +286,7 @@ def require_current(store: Store, names: Iterable[str]) -> None:
         if st.state in (PAUSED, REBUILD_NEEDED):
             what = "is paused" if st.state == PAUSED else "needs a rebuild"
             raise ProjectionNotReady(
-                f"view {st.name} {what} ({st.error}); "
-                f"run `cqrs rebuild --projection {st.name}`"
+                f"view {st.name} {what} ({st.error}); run `cqrs rebuild --projection {st.name}`"
             )
 
 
@@ -388,8 +401,9 @@ def drop_scratch(store: Store, scratch: Sequence[Projection]) -> None:
             _drop(conn, projection)
 
 
-def swap_in(store: Store, scratch: Sequence[Projection], position: int, *,
-            batch: int = BATCH) -> None:
+def swap_in(
+    store: Store, scratch: Sequence[Projection], position: int, *, batch: int = BATCH
+) -> None:
     """Catch the scratch tables up to the head and make them live, in one transaction."""
     with store.log.transaction() as conn:
         events = [e for page in _pages(store, position, batch) for e in page]

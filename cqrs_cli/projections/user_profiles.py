@@ -10,10 +10,26 @@ from cqrs_cli.projections.base import Index, Mirror, dumps
 from cqrs_cli.projections.org import OrgProjection
 
 COLUMNS = (
-    "user_id", "login", "name", "email", "active", "employee_id", "manager_id",
-    "manager_login", "manager_name", "subordinates", "all_subordinates", "teams", "groups",
-    "access", "is_salesman", "is_all_documents", "is_sales_admin", "company_id",
-    "company_ids", "in_cycle",
+    "user_id",
+    "login",
+    "name",
+    "email",
+    "active",
+    "employee_id",
+    "manager_id",
+    "manager_login",
+    "manager_name",
+    "subordinates",
+    "all_subordinates",
+    "teams",
+    "groups",
+    "access",
+    "is_salesman",
+    "is_all_documents",
+    "is_sales_admin",
+    "company_id",
+    "company_ids",
+    "in_cycle",
 )
 ADMIN_GROUPS = frozenset({hierarchy.SALE_MANAGER, hierarchy.SYSTEM})
 
@@ -61,28 +77,30 @@ class UserProfiles(OrgProjection):
             user = users[uid]
             manager = h.manager_of.get(uid)
             groups = sorted(user.get("groups") or [])
-            out.append({
-                "user_id": uid,
-                "login": user["login"],
-                "name": user.get("name"),
-                "email": user.get("email"),
-                "active": int(bool(user.get("active", True))),
-                "employee_id": h.employee_of.get(uid),
-                "manager_id": manager,
-                "manager_login": users[manager]["login"] if manager is not None else None,
-                "manager_name": users[manager].get("name") if manager is not None else None,
-                "subordinates": dumps(h.direct.get(uid, [])),
-                "all_subordinates": dumps(h.below.get(uid, [])),
-                "teams": dumps(teams.get(uid, [])),
-                "groups": dumps(groups),
-                "access": hierarchy.access_of(user),
-                "is_salesman": int(hierarchy.SALESMAN in groups),
-                "is_all_documents": int(hierarchy.ALL_LEADS in groups),
-                "is_sales_admin": int(bool(ADMIN_GROUPS & set(groups))),
-                "company_id": user.get("company_id"),
-                "company_ids": dumps(sorted(user.get("company_ids") or [])),
-                "in_cycle": int(uid in h.in_cycle),
-            })
+            out.append(
+                {
+                    "user_id": uid,
+                    "login": user["login"],
+                    "name": user.get("name"),
+                    "email": user.get("email"),
+                    "active": int(bool(user.get("active", True))),
+                    "employee_id": h.employee_of.get(uid),
+                    "manager_id": manager,
+                    "manager_login": users[manager]["login"] if manager is not None else None,
+                    "manager_name": users[manager].get("name") if manager is not None else None,
+                    "subordinates": dumps(h.direct.get(uid, [])),
+                    "all_subordinates": dumps(h.below.get(uid, [])),
+                    "teams": dumps(teams.get(uid, [])),
+                    "groups": dumps(groups),
+                    "access": hierarchy.access_of(user),
+                    "is_salesman": int(hierarchy.SALESMAN in groups),
+                    "is_all_documents": int(hierarchy.ALL_LEADS in groups),
+                    "is_sales_admin": int(bool(ADMIN_GROUPS & set(groups))),
+                    "company_id": user.get("company_id"),
+                    "company_ids": dumps(sorted(user.get("company_ids") or [])),
+                    "in_cycle": int(uid in h.in_cycle),
+                }
+            )
         return out
 
     def _teams_by_user(self) -> dict[int, list[dict[str, Any]]]:

@@ -4,5 +4,10 @@ from cqrs_cli.sources.base import PAGE_SIZE, Source, SourceAccessError, SourceEr
 from cqrs_cli.sources.snapshot import SnapshotSource, demo_source
 
 __all__ = [
-    "PAGE_SIZE", "SnapshotSource", "Source", "SourceAccessError", "SourceError", "demo_source",
+    "PAGE_SIZE",
+    "SnapshotSource",
+    "Source",
+    "SourceAccessError",
+    "SourceError",
+    "demo_source",
 ]

@@ -16,8 +16,11 @@ Predicate = Callable[[Raw], bool]
 
 def _value(record: Raw, field: str) -> Any:
     value = record.get(field, False)
-    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and (
-        isinstance(value[1], str)
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and (isinstance(value[1], str))
     ):
         return value[0]
     return value

@@ -128,7 +128,7 @@ def _oid(raw: Any) -> str:
 
 
 def _integer(value: dict[str, Any]) -> int:
-    (key, raw), = value.items()
+    ((key, raw),) = value.items()
     # A relaxed-mode writer may put a bare number; canonical mode always a string.
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise ExtJsonError(f"{key} must be a string of digits: {raw!r}")
@@ -139,7 +139,7 @@ def _integer(value: dict[str, Any]) -> int:
 
 
 def _float(value: dict[str, Any]) -> float:
-    (key, raw), = value.items()
+    ((key, raw),) = value.items()
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise ExtJsonError(f"{key} must be a numeric string: {raw!r}")
     try:
@@ -211,8 +211,15 @@ def _read_lines(name: str, text: str) -> tuple[list[Document], list[Problem]]:
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(name, number, index, f"malformed JSON: {exc.msg} "
-                                    f"(column {exc.colno})", excerpt(line)))
+            problems.append(
+                Problem(
+                    name,
+                    number,
+                    index,
+                    f"malformed JSON: {exc.msg} (column {exc.colno})",
+                    excerpt(line),
+                )
+            )
         else:
             _decode_into(Document(name, number, index, raw), docs, problems)
         index += 1
@@ -248,8 +255,15 @@ def _read_array(name: str, text: str) -> tuple[list[Document], list[Problem]]:
         if text.startswith("]", pos):
             return docs, problems + _trailing(name, text, pos + 1)
         at = line + text.count("\n", counted_to, pos)
-        problems.append(Problem(name, at, index, "malformed JSON array: expected ',' or ']'",
-                                excerpt(text[pos:pos + 60])))
+        problems.append(
+            Problem(
+                name,
+                at,
+                index,
+                "malformed JSON array: expected ',' or ']'",
+                excerpt(text[pos : pos + 60]),
+            )
+        )
         return docs, problems
 
 
@@ -264,15 +278,22 @@ def _trailing(name: str, text: str, pos: int) -> list[Problem]:
     if pos >= len(text):
         return []
     line = text.count("\n", 0, pos) + 1
-    return [Problem(name, line, None, "unexpected text after the JSON array",
-                    excerpt(text[pos:pos + 60]))]
+    return [
+        Problem(
+            name, line, None, "unexpected text after the JSON array", excerpt(text[pos : pos + 60])
+        )
+    ]
 
 
 def _array_problem(name: str, text: str, exc: json.JSONDecodeError, index: int) -> Problem:
     line_text = text.splitlines()[exc.lineno - 1] if text.splitlines() else ""
-    return Problem(name, exc.lineno, index,
-                   f"malformed JSON: {exc.msg} (column {exc.colno}); "
-                   "the rest of the array is not read", excerpt(line_text))
+    return Problem(
+        name,
+        exc.lineno,
+        index,
+        f"malformed JSON: {exc.msg} (column {exc.colno}); the rest of the array is not read",
+        excerpt(line_text),
+    )
 
 
 def _decode_into(doc: Document, docs: list[Document], problems: list[Problem]) -> None:

@@ -107,15 +107,17 @@ class LegacyImport:
     @property
     def internal_users(self) -> int:
         """Odoo's internal users (share False), without the superuser (id 1)."""
-        return sum(1 for u in self.snapshot.get("res.users", [])
-                   if u.get("share") is False and u.get("id") != 1)
+        return sum(
+            1
+            for u in self.snapshot.get("res.users", [])
+            if u.get("share") is False and u.get("id") != 1
+        )
 
 
 def load_legacy(data_path: Path | None, users_path: Path | None) -> LegacyImport:
     """Read the mongoexport files into an Odoo snapshot; see the module docstring."""
     if data_path is None and users_path is None:
-        raise CqrsError("nothing to import: give the data lake export, the users export, "
-                        "or both")
+        raise CqrsError("nothing to import: give the data lake export, the users export, or both")
     problems: list[Problem] = []
     lake = _DataLake()
     if data_path is not None:
@@ -134,10 +136,12 @@ def load_legacy(data_path: Path | None, users_path: Path | None) -> LegacyImport
     return _result(snapshot, problems, lake.superseded, filled)
 
 
-def _result(snapshot: Snapshot, problems: list[Problem], superseded: int,
-            filled: list[str]) -> LegacyImport:
-    ordered = {m: sorted(snapshot[m], key=lambda r: int(r["id"])) for m in MODELS
-               if snapshot.get(m)}
+def _result(
+    snapshot: Snapshot, problems: list[Problem], superseded: int, filled: list[str]
+) -> LegacyImport:
+    ordered = {
+        m: sorted(snapshot[m], key=lambda r: int(r["id"])) for m in MODELS if snapshot.get(m)
+    }
     leads = ordered.get("crm.lead", [])
     opportunities = sum(1 for r in leads if r.get("type", "opportunity") == "opportunity")
     return LegacyImport(
@@ -289,7 +293,8 @@ def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
     return {dict: "an object", list: "an array", str: "text", bool: "a boolean"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )
 
 
 # --- the app's users ------------------------------------------------------------------
@@ -318,8 +323,11 @@ def _app_users(docs: list[Document], problems: list[Problem]) -> list[AppUser]:
         if isinstance(parsed, Problem):
             problems.append(parsed)
         elif parsed.odoo_user_id in seen:
-            problems.append(doc.problem(
-                f"odoo_user_id {parsed.odoo_user_id} appears twice; the first one is used"))
+            problems.append(
+                doc.problem(
+                    f"odoo_user_id {parsed.odoo_user_id} appears twice; the first one is used"
+                )
+            )
         else:
             seen.add(parsed.odoo_user_id)
             users.append(parsed)
@@ -345,8 +353,17 @@ def _parse_app_user(doc: Document) -> AppUser | Problem:
     employee = value.get("odoo_employee_id")
     if employee is not None and _positive_int(employee) is None:
         return doc.problem(f"odoo_employee_id is not a positive integer: {employee!r}")
-    return AppUser(doc, texts["_id"], uid, texts["name"], texts["email"], texts["role"],
-                   _positive_int(employee), manager, _active(value))
+    return AppUser(
+        doc,
+        texts["_id"],
+        uid,
+        texts["name"],
+        texts["email"],
+        texts["role"],
+        _positive_int(employee),
+        manager,
+        _active(value),
+    )
 
 
 def _active(value: Record) -> bool:
@@ -410,34 +427,50 @@ class _Filler:
             return None
         groups = ROLE_GROUPS.get(app.role.strip().lower().replace(" ", "_"))
         if groups is None:
-            self._note(app, f"unknown role {app.role!r}: no groups derived (the user sees "
-                            "no opportunity)")
+            self._note(
+                app, f"unknown role {app.role!r}: no groups derived (the user sees no opportunity)"
+            )
         return groups
 
     def _add_user(self, app: AppUser, groups: tuple[str, ...] | None) -> None:
         login = app.email or app.name
         if not login:
-            self._note(app, f"res.users {app.odoo_user_id} is not in the data lake and the "
-                            "app user has neither email nor name: not created")
+            self._note(
+                app,
+                f"res.users {app.odoo_user_id} is not in the data lake and the "
+                "app user has neither email nor name: not created",
+            )
             return
-        self._records("res.users").append({
-            "id": app.odoo_user_id, "login": login, "name": app.name or login,
-            "email": app.email or False, "active": app.active, "share": False,
-            "company_id": self.company or False,
-            "company_ids": [self.company[0]] if self.company else [],
-            "write_date": False,
-        })
+        self._records("res.users").append(
+            {
+                "id": app.odoo_user_id,
+                "login": login,
+                "name": app.name or login,
+                "email": app.email or False,
+                "active": app.active,
+                "share": False,
+                "company_id": self.company or False,
+                "company_ids": [self.company[0]] if self.company else [],
+                "write_date": False,
+            }
+        )
         self.wanted_groups[app.odoo_user_id] = groups or (INTERNAL,)
         self.filled.append(f"res.users {app.odoo_user_id} ({login}): from the users export")
 
     def _compare_user(self, app: AppUser, user: Record) -> None:
         if app.name and user.get("name") and app.name != user["name"]:
-            self._note(app, f"name {app.name!r} differs from res.users {user['id']} "
-                            f"{user['name']!r}: the data lake is kept")
+            self._note(
+                app,
+                f"name {app.name!r} differs from res.users {user['id']} "
+                f"{user['name']!r}: the data lake is kept",
+            )
         known = {str(user.get(k)).lower() for k in ("email", "login") if user.get(k)}
         if app.email and known and app.email.lower() not in known:
-            self._note(app, f"email {app.email!r} differs from res.users {user['id']} "
-                            f"({', '.join(sorted(known))}): the data lake is kept")
+            self._note(
+                app,
+                f"email {app.email!r} differs from res.users {user['id']} "
+                f"({', '.join(sorted(known))}): the data lake is kept",
+            )
 
     # employees
 
@@ -455,17 +488,27 @@ class _Filler:
             return
         owner = _m2o_id(employee.get("user_id"))
         if owner != app.odoo_user_id:
-            self._note(app, f"odoo_employee_id {app.odoo_employee_id} belongs to user {owner} "
-                            f"in the data lake, not {app.odoo_user_id}: the data lake is kept")
+            self._note(
+                app,
+                f"odoo_employee_id {app.odoo_employee_id} belongs to user {owner} "
+                f"in the data lake, not {app.odoo_user_id}: the data lake is kept",
+            )
 
     def _add_employee(self, app: AppUser, employee_id: int) -> None:
         user = self._find("res.users", app.odoo_user_id)
         name = (user or {}).get("name") or app.name or app.email or f"Employee {employee_id}"
-        self._records("hr.employee").append({
-            "id": employee_id, "name": name, "user_id": [app.odoo_user_id, name],
-            "parent_id": False, "active": app.active, "company_id": self.company or False,
-            "work_email": app.email or False, "write_date": False,
-        })
+        self._records("hr.employee").append(
+            {
+                "id": employee_id,
+                "name": name,
+                "user_id": [app.odoo_user_id, name],
+                "parent_id": False,
+                "active": app.active,
+                "company_id": self.company or False,
+                "work_email": app.email or False,
+                "write_date": False,
+            }
+        )
         self.filled.append(f"hr.employee {employee_id} ({name}): from the users export")
 
     def _parent(self, app: AppUser) -> None:
@@ -477,8 +520,9 @@ class _Filler:
         mine, theirs = self._employees_of(app.odoo_user_id), self._employees_of(manager_uid)
         if not mine or not theirs:
             who = "the user" if not mine else f"the manager (user {manager_uid})"
-            self._note(app, f"manager_id cannot be placed in the employee tree: {who} has no "
-                            "employee")
+            self._note(
+                app, f"manager_id cannot be placed in the employee tree: {who} has no employee"
+            )
             return
         employee, boss = mine[0], theirs[0]
         if employee["id"] == boss["id"]:
@@ -487,12 +531,14 @@ class _Filler:
         current = _m2o_id(employee.get("parent_id"))
         if current is None:
             employee["parent_id"] = [boss["id"], boss.get("name") or ""]
-            self.filled.append(f"hr.employee {employee['id']}: parent {boss['id']} from "
-                               "manager_id")
+            self.filled.append(f"hr.employee {employee['id']}: parent {boss['id']} from manager_id")
         elif current != boss["id"]:
-            self._note(app, f"manager_id names employee {boss['id']} but the data lake's "
-                            f"parent of employee {employee['id']} is {current}: the data lake "
-                            "is kept")
+            self._note(
+                app,
+                f"manager_id names employee {boss['id']} but the data lake's "
+                f"parent of employee {employee['id']} is {current}: the data lake "
+                "is kept",
+            )
 
     def _manager_uid(self, app: AppUser) -> int | None:
         """manager_id: an app user's _id ($oid), else an Odoo user id."""
@@ -535,8 +581,11 @@ class _GroupRows:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.by_xmlid = {f"{r['module']}.{r['name']}": int(r["res_id"])
-                         for r in snapshot.get(XMLID_MODEL, []) if r.get("model") == GROUPS_MODEL}
+        self.by_xmlid = {
+            f"{r['module']}.{r['name']}": int(r["res_id"])
+            for r in snapshot.get(XMLID_MODEL, [])
+            if r.get("model") == GROUPS_MODEL
+        }
 
     def assign(self, wanted: dict[int, tuple[str, ...]]) -> None:
         users = {u["id"]: u for u in self.snapshot.get("res.users", [])}
@@ -549,10 +598,17 @@ class _GroupRows:
             gid = _next_id(self.snapshot.get(GROUPS_MODEL, []))
             module, name = xmlid.split(".", 1)
             self.snapshot.setdefault(GROUPS_MODEL, []).append(
-                {"id": gid, "name": GROUP_NAMES.get(xmlid, name)})
+                {"id": gid, "name": GROUP_NAMES.get(xmlid, name)}
+            )
             self.snapshot.setdefault(XMLID_MODEL, []).append(
-                {"id": _next_id(self.snapshot.get(XMLID_MODEL, [])), "module": module,
-                 "name": name, "model": GROUPS_MODEL, "res_id": gid})
+                {
+                    "id": _next_id(self.snapshot.get(XMLID_MODEL, [])),
+                    "module": module,
+                    "name": name,
+                    "model": GROUPS_MODEL,
+                    "res_id": gid,
+                }
+            )
             self.by_xmlid[xmlid] = gid
         return self.by_xmlid[xmlid]
 
@@ -563,16 +619,23 @@ def _next_id(records: list[Record]) -> int:
 
 def _check_groups_resolvable(snapshot: Snapshot, problems: list[Problem]) -> None:
     """Internal users whose sales rights cannot be known would silently see nothing."""
-    named = {int(r["res_id"]) for r in snapshot.get(XMLID_MODEL, [])
-             if r.get("model") == GROUPS_MODEL}
+    named = {
+        int(r["res_id"]) for r in snapshot.get(XMLID_MODEL, []) if r.get("model") == GROUPS_MODEL
+    }
     for user in snapshot.get("res.users", []):
         if user.get("share") is not False or user["id"] == 1:
             continue
         reason = _groups_unknown(user.get("groups_id"), named)
         if reason:
-            problems.append(Problem("(snapshot)", None, None,
-                                    f"res.users {user['id']}: {reason}; it will see no "
-                                    "opportunity", excerpt(user.get("login", ""))))
+            problems.append(
+                Problem(
+                    "(snapshot)",
+                    None,
+                    None,
+                    f"res.users {user['id']}: {reason}; it will see no opportunity",
+                    excerpt(user.get("login", "")),
+                )
+            )
 
 
 def _groups_unknown(ids: Any, named: set[int]) -> str:

@@ -90,7 +90,11 @@ def _describe(exc: BaseException, where: str) -> SourceError:
 
 
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, HTTPException, ValueError, KeyError, TypeError,
+    OSError,
+    HTTPException,
+    ValueError,
+    KeyError,
+    TypeError,
 )
 
 
@@ -114,7 +118,8 @@ class OdooSource:
         self.user = user
         self.cursor_key = f"odoo {self.url}/{database}"
         self._rpc_errors: tuple[type[BaseException], ...] = (
-            odoorpc.error.Error, *_NETWORK_ERRORS,
+            odoorpc.error.Error,
+            *_NETWORK_ERRORS,
         )
         where = f"at {self.url}"
         try:
@@ -162,8 +167,7 @@ class OdooSource:
         )
         return count
 
-    def _list(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]
-              ) -> list[Any]:
+    def _list(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
         result = self._call(model, method, args, kwargs)
         # A proxy or a broken server can answer 200 with valid JSON but no list: taking that
         # for "no more records" would make every stored record look deleted.

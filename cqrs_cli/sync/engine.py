@@ -156,7 +156,9 @@ class _Run:
         # synthetic); the standard keys always win.
         self.metadata_base = {
             **getattr(source, "event_metadata", {}),
-            "source": source.name, "sync_run_id": result.run_id, "correlation_id": result.run_id,
+            "source": source.name,
+            "sync_run_id": result.run_id,
+            "correlation_id": result.run_id,
         }
         self.group_xml_ids: dict[int, str] | None = None
         # Records written in one Odoo transaction share a write_date: share their metadata
@@ -176,8 +178,14 @@ class _Run:
         return plain(record)
 
     def _event(
-        self, model: str, odoo_id: int, version: int, change: str, record: dict[str, Any],
-        chash: str, changed: dict[str, list[Any]] | None = None,
+        self,
+        model: str,
+        odoo_id: int,
+        version: int,
+        change: str,
+        record: dict[str, Any],
+        chash: str,
+        changed: dict[str, list[Any]] | None = None,
     ) -> NewEvent:
         data: dict[str, Any] = {"record": record}
         if changed is not None:
@@ -296,7 +304,11 @@ class _Run:
         return seen
 
     def finish_model(
-        self, kind: type[OdooRecord], local: _Local, present: set[int], counts: ModelCounts,
+        self,
+        kind: type[OdooRecord],
+        local: _Local,
+        present: set[int],
+        counts: ModelCounts,
         cursor: str | None,
     ) -> None:
         model = kind.MODEL
@@ -311,7 +323,10 @@ class _Run:
             deletions.append((self.now, model, oid))
             counts.deleted += 1
         self._commit(
-            batches, [], [], deletions,
+            batches,
+            [],
+            [],
+            deletions,
             (self.source.cursor_key, model, cursor) if cursor else None,
         )
         for _, _, oid in deletions:
@@ -373,8 +388,14 @@ def run_sync(
     run = _Run(store, source, result, now, progress)
     try:
         for kind in ORDER:
-            _sync_model(run, kind, incremental=incremental, until=until, overlap=overlap,
-                        page_size=page_size)
+            _sync_model(
+                run,
+                kind,
+                incremental=incremental,
+                until=until,
+                overlap=overlap,
+                page_size=page_size,
+            )
         result.warnings.extend(employee_warnings(conn))
     except BaseException as exc:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
@@ -383,8 +404,13 @@ def run_sync(
             conn.execute(
                 "UPDATE sync_runs SET status = 'failed', finished_at = ?, counts = ?,"
                 " events_appended = ?, error = ? WHERE id = ?",
-                (_iso(clock()), _counts_json(result), result.events_appended, message,
-                 result.run_id),
+                (
+                    _iso(clock()),
+                    _counts_json(result),
+                    result.events_appended,
+                    message,
+                    result.run_id,
+                ),
             )
         raise
     with store.log.transaction():
@@ -401,7 +427,12 @@ def _counts_json(result: SyncResult) -> str:
 
 
 def _sync_model(
-    run: _Run, kind: type[OdooRecord], *, incremental: bool, until: str, overlap: timedelta,
+    run: _Run,
+    kind: type[OdooRecord],
+    *,
+    incremental: bool,
+    until: str,
+    overlap: timedelta,
     page_size: int,
 ) -> None:
     model, source, conn = kind.MODEL, run.source, run.store.conn
@@ -437,8 +468,7 @@ def _sync_model(
     # A whole read of the scope is already the list of ids; after a write_date-filtered
     # read, ask for the ids.
     present = (
-        read_ids if cursor is None
-        else set(source.search_ids(model, in_scope, page_size=page_size))
+        read_ids if cursor is None else set(source.search_ids(model, in_scope, page_size=page_size))
     )
     run.finish_model(kind, local, present, counts, until if source.incremental else None)
     if run.progress:

@@ -24,17 +24,22 @@ def snapshot(source: Source) -> dict[str, list[Raw]]:
                 if r.get("partner_id")
             }
             domain = scope(kind.MODEL, sorted(referenced))
-        data[kind.MODEL] = [r for page in source.search_read(kind.MODEL, domain, kind.FIELDS)
-                            for r in page]
-    data["res.groups"] = [r for page in source.search_read("res.groups", [], ["name", "full_name"])
-                          for r in page]
+        data[kind.MODEL] = [
+            r for page in source.search_read(kind.MODEL, domain, kind.FIELDS) for r in page
+        ]
+    data["res.groups"] = [
+        r for page in source.search_read("res.groups", [], ["name", "full_name"]) for r in page
+    ]
     try:
         modules = sorted({x.split(".")[0] for x in XML_IDS})
         data["ir.model.data"] = [
-            r for page in source.search_read(
-                "ir.model.data", [("model", "=", "res.groups"), ("module", "in", modules)],
+            r
+            for page in source.search_read(
+                "ir.model.data",
+                [("model", "=", "res.groups"), ("module", "in", modules)],
                 ["module", "name", "model", "res_id"],
-            ) for r in page
+            )
+            for r in page
         ]
     except SourceAccessError:
         pass  # the snapshot then resolves groups by name, as a sync would

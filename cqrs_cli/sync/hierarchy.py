@@ -30,7 +30,7 @@ def employee_warnings(conn: sqlite3.Connection) -> list[str]:
             on_path.add(node)
             node = parent[node]
         if node is not None and node in on_path:
-            cycle = path[path.index(node):]
+            cycle = path[path.index(node) :]
             if not reported.intersection(cycle):
                 warnings.append(
                     "employee manager cycle: " + " → ".join(str(c) for c in [*cycle, node])

@@ -17,8 +17,13 @@ from cqrs_cli.sources.base import Domain
 # Opportunities come before accounts because the accounts we keep are the companies plus
 # whatever partner an opportunity points to, known only once the opportunities are in.
 ORDER: tuple[type[OdooRecord], ...] = (
-    UserRecord, EmployeeRecord, TeamRecord, TeamMemberRecord, StageRecord,
-    OpportunityRecord, AccountRecord,
+    UserRecord,
+    EmployeeRecord,
+    TeamRecord,
+    TeamMemberRecord,
+    StageRecord,
+    OpportunityRecord,
+    AccountRecord,
 )
 
 SUPERUSER_ID = 1  # `__system__` (OdooBot): never synced
