@@ -32,10 +32,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cqrs_cli.event_types import event_type  # noqa: E402
+from cqrs_cli.app.queries import metrics_of, prepare, visible_opportunities  # noqa: E402
+from cqrs_cli.domain.event_types import event_type  # noqa: E402
 from cqrs_cli.projections import NAMES  # noqa: E402
 from cqrs_cli.projections.runner import catch_up, rebuild  # noqa: E402
-from cqrs_cli.queries import metrics_of, prepare, visible_opportunities  # noqa: E402
 from cqrs_cli.store.files import Store, open_store  # noqa: E402
 
 SALESMAN = "sales_team.group_sale_salesman"

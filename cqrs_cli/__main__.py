@@ -1,3 +1,3 @@
-from cqrs_cli.cli import main
+from cqrs_cli.cli.app import main
 
 main()

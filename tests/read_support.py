@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cqrs_cli.event_types import event_type
-from cqrs_cli.records import RECORD_BY_MODEL
+from cqrs_cli.domain.event_types import event_type
+from cqrs_cli.domain.records import RECORD_BY_MODEL
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store, open_store
 

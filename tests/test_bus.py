@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.bus import EventBus
-from cqrs_cli.dead_letters import DeadLetters
+from cqrs_cli.bus.dead_letters import DeadLetters
+from cqrs_cli.bus.event_bus import EventBus
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import RecordedEvent
 from tests.read_support import Org, new_store

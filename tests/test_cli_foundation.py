@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cqrs_cli import __version__
-from cqrs_cli.cli import app
+from cqrs_cli.cli.app import app
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import open_store
 from cqrs_cli.store.migrations import LATEST

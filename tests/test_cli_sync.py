@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cqrs_cli.cli import app
+from cqrs_cli.cli.app import app
 from tests.conftest import ADMIN, PASSWORD, REPO
 from tests.fake_odoo import FakeOdoo, Fault
 
@@ -183,8 +183,8 @@ def test_concurrent_syncs_append_each_event_once(tmp_path: Path) -> None:
 
 def test_cli_start_up_does_not_load_the_sync_machinery() -> None:
     code = (
-        "import sys, cqrs_cli.cli; "
-        "print([m for m in ('pydantic', 'odoorpc', 'cqrs_cli.sync', 'cqrs_cli.records') "
+        "import sys, cqrs_cli.cli.app; "
+        "print([m for m in ('pydantic', 'odoorpc', 'cqrs_cli.sync', 'cqrs_cli.domain.records') "
         "if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}

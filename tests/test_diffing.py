@@ -5,7 +5,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cqrs_cli.records import OpportunityRecord
+from cqrs_cli.domain.records import OpportunityRecord
 from cqrs_cli.sync import diffing
 
 
@@ -58,7 +58,7 @@ def test_invalid_odoo_datetimes_are_refused() -> None:
 
 
 def test_plain_equals_model_dump_for_every_record_type() -> None:
-    from cqrs_cli.records import RECORD_BY_MODEL
+    from cqrs_cli.domain.records import RECORD_BY_MODEL
     from cqrs_cli.sync.engine import plain
     from tests.conftest import demo_data
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cqrs_cli.reference import render, undocumented
+from cqrs_cli.cli.reference import render, undocumented
 from tests.conftest import REPO
 
 
@@ -13,5 +13,5 @@ def test_every_command_and_option_has_help() -> None:
 def test_reference_is_current() -> None:
     stored = (REPO / "docs" / "reference.md").read_text()
     assert stored == render(), (
-        "docs/reference.md is stale: python -m cqrs_cli.reference > docs/reference.md"
+        "docs/reference.md is stale: python -m cqrs_cli.cli.reference > docs/reference.md"
     )

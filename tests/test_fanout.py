@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from cqrs_cli.app.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.projections import NAMES, compare
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild, rebuild_into_scratch
-from cqrs_cli.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.store.files import Store
 from tests.read_support import (
     ACCOUNTS,

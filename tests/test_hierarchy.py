@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cqrs_cli.projections.hierarchy import build
+from cqrs_cli.domain.hierarchy import build
 
 
 def users(*ids: int) -> dict[int, dict[str, Any]]:

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cqrs_cli.errors import CqrsError
-from cqrs_cli.records import RECORD_BY_MODEL, EmployeeRecord
-from cqrs_cli.sources.extjson import ExtJsonError, Problem, decode, excerpt, read_documents
-from cqrs_cli.sources.legacy import LegacyImport, load_legacy, model_of
+from cqrs_cli.domain.errors import CqrsError
+from cqrs_cli.domain.records import RECORD_BY_MODEL, EmployeeRecord
+from cqrs_cli.legacy.extjson import ExtJsonError, Problem, decode, excerpt, read_documents
+from cqrs_cli.legacy.parse import LegacyImport, load_legacy, model_of
 
 SAMPLES = Path(__file__).parent / "legacy"
 DATA = SAMPLES / "data_lake_serving.json"

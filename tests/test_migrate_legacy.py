@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cqrs_cli.cli import app
-from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
-from cqrs_cli.legacy_import import count_checks, import_into, require_counts
+from cqrs_cli.app.legacy_import import count_checks, import_into, require_counts
+from cqrs_cli.cli.app import app
+from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
+from cqrs_cli.legacy.parse import load_legacy
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.compare import VOLATILE, materialize
 from cqrs_cli.projections.runner import catch_up
-from cqrs_cli.sources.legacy import load_legacy
 from cqrs_cli.store.files import open_store
 from tests.conftest import run_cli
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.app.queries import can_see, metrics_of
+from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild, require_current, resume, status
 from cqrs_cli.projections.user_profiles import UserProfiles
-from cqrs_cli.queries import can_see, metrics_of
 from cqrs_cli.store.envelope import NewEvent
 from cqrs_cli.store.files import Store
 from tests.read_support import (

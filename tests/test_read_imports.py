@@ -12,12 +12,12 @@ from pathlib import Path
 from tests.read_support import Org, demo_like, new_store
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY_ALWAYS = ("odoorpc", "sqlite_utils", "cqrs_cli.records", "cqrs_cli.store.envelope")
+HEAVY_ALWAYS = ("odoorpc", "sqlite_utils", "cqrs_cli.domain.records", "cqrs_cli.store.envelope")
 
 CLI_SCRIPT = """
 import json, sys
 sys.argv = ["cqrs", "--db", sys.argv[1], sys.argv[2], "--as", "vinsha", "--format", "json"]
-from cqrs_cli.cli import app
+from cqrs_cli.cli.app import app
 try:
     app()
 except SystemExit:
@@ -29,7 +29,7 @@ LIBRARY_SCRIPT = """
 import json, sys
 from pathlib import Path
 from cqrs_cli.store.files import open_store
-from cqrs_cli.queries import prepare, resolve_user, visible_opportunities, metrics_of, can_see
+from cqrs_cli.app.queries import prepare, resolve_user, visible_opportunities, metrics_of, can_see
 from cqrs_cli.projections import NAMES
 store = open_store(Path(sys.argv[1]), write=True)
 prepare(store, NAMES)

@@ -267,7 +267,7 @@ def test_progress_is_told_totals_and_advances(tmp_path: Path) -> None:
 
 
 def test_the_legacy_import_feeds_the_sync_through_a_dict_snapshot(tmp_path: Path) -> None:
-    from cqrs_cli.sources.legacy import load_legacy
+    from cqrs_cli.legacy.parse import load_legacy
     from tests.conftest import REPO
 
     sample = REPO / "tests" / "legacy"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from cqrs_cli.app.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.projections.runner import catch_up, status
-from cqrs_cli.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.store.files import Store
 from tests.read_support import (
     JOEL,

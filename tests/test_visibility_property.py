@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cqrs_cli.app.queries import can_see, metrics_of
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild
-from cqrs_cli.queries import can_see, metrics_of
 from tests.read_support import (
     ALL_LEADS,
     EMPLOYEES,

@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, ClassVar
 
-from cqrs_cli.event_types import types_of
-from cqrs_cli.projections import hierarchy
+from cqrs_cli.domain import hierarchy
+from cqrs_cli.domain.event_types import types_of
 from cqrs_cli.projections.base import (
     Index,
     Mirror,

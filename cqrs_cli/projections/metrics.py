@@ -12,7 +12,7 @@ import math
 import sqlite3
 from typing import Any, ClassVar
 
-from cqrs_cli.event_types import types_of
+from cqrs_cli.domain.event_types import types_of
 from cqrs_cli.projections.base import (
     Index,
     Mirror,

@@ -7,7 +7,7 @@ import sqlite3
 from operator import itemgetter
 from typing import Any, ClassVar
 
-from cqrs_cli.event_types import types_of
+from cqrs_cli.domain.event_types import types_of
 from cqrs_cli.projections.base import (
     Index,
     Mirror,

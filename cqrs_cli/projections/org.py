@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from cqrs_cli.event_types import ENTITY_BY_MODEL, types_of
-from cqrs_cli.projections import hierarchy
+from cqrs_cli.domain import hierarchy
+from cqrs_cli.domain.event_types import ENTITY_BY_MODEL, types_of
 from cqrs_cli.projections.base import (
     Mirror,
     Projection,

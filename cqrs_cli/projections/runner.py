@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.base import Projection, Settings
 from cqrs_cli.store.files import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, ClassVar
 
-from cqrs_cli.projections import hierarchy
+from cqrs_cli.domain import hierarchy
 from cqrs_cli.projections.base import Index, Mirror, dumps
 from cqrs_cli.projections.org import OrgProjection
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 
 Domain = list[Any]
 Raw = dict[str, Any]

@@ -6,7 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 
 # PRAGMA application_id marks a file as ours ("cqrs" in ASCII), so we never write
 # migrations into somebody else's SQLite database.

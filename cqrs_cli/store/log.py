@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.store.chain import GENESIS, canonical_json, event_hash
 from cqrs_cli.store.upcasting import UPCASTERS, Upcasters
 

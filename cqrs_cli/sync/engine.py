@@ -31,15 +31,15 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from cqrs_cli.event_types import event_type
-from cqrs_cli.records import OdooRecord, UserRecord
+from cqrs_cli.domain.event_types import event_type
+from cqrs_cli.domain.records import OdooRecord, UserRecord
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, Source
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import ExpectedVersion
 from cqrs_cli.sync import diffing
+from cqrs_cli.sync.employee_warnings import employee_warnings
 from cqrs_cli.sync.groups import resolve_groups, user_groups
-from cqrs_cli.sync.hierarchy import employee_warnings
 from cqrs_cli.sync.scope import ORDER, scope
 
 BUFFER = timedelta(seconds=5)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.sources.base import Raw, Source, SourceAccessError
 from cqrs_cli.sync.groups import XML_IDS
 from cqrs_cli.sync.scope import ORDER, scope

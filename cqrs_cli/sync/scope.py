@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cqrs_cli.records import (
+from cqrs_cli.domain.records import (
     AccountRecord,
     EmployeeRecord,
     OdooRecord,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 if TYPE_CHECKING:
     from cqrs_cli.sources.base import Source

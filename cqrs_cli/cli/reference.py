@@ -1,6 +1,6 @@
 """The command reference (docs/reference.md), generated from the Typer app itself.
 
-    python -m cqrs_cli.reference > docs/reference.md
+    python -m cqrs_cli.cli.reference > docs/reference.md
 
 A test regenerates it and fails when the file is stale or a command or option lacks help.
 """
@@ -12,11 +12,11 @@ from typing import Any
 
 import typer.main
 
-from cqrs_cli.cli import app
+from cqrs_cli.cli.app import app
 
 HEADER = (
     "# Command reference\n\n"
-    "Generated from the program by `python -m cqrs_cli.reference > docs/reference.md`;\n"
+    "Generated from the program by `python -m cqrs_cli.cli.reference > docs/reference.md`;\n"
     "a test fails when this file is stale. Global options go before the command.\n"
 )
 

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
-from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import FORMAT_HELP, info, open_for, state
+from cqrs_cli.cli.output import check_format, emit_rows
 from cqrs_cli.store.db import connect
 from cqrs_cli.store.migrations import LATEST, check_not_newer, status
 
 # The legacy importer (pydantic, the sync engine) loads only when `migrate legacy` runs.
 if TYPE_CHECKING:
-    from cqrs_cli.sources.legacy import LegacyImport
+    from cqrs_cli.app.validation import Check
+    from cqrs_cli.legacy.parse import LegacyImport
     from cqrs_cli.sync import SyncResult
-    from cqrs_cli.validation import Check
 
 app = typer.Typer(help="Create or upgrade the file's schema.")
 
@@ -105,9 +105,9 @@ def legacy(
     their users and opportunities against the input (exit 3 when they differ). Any
     problem in the input aborts, unless --skip-problems. Importing again adds nothing.
     """
-    from cqrs_cli import legacy_import as li
-    from cqrs_cli.commands.sync import after_sync
-    from cqrs_cli.sources.legacy import load_legacy
+    from cqrs_cli.app import legacy_import as li
+    from cqrs_cli.cli.commands.sync import after_sync
+    from cqrs_cli.legacy.parse import load_legacy
 
     fmt = check_format(fmt)
     db = state(ctx).db
@@ -151,7 +151,7 @@ def _report(
     dry_run: bool,
     fmt: str,
 ) -> None:
-    from cqrs_cli.legacy_import import deleted_total
+    from cqrs_cli.app.legacy_import import deleted_total
 
     rows = [
         {"model": m, "input": loaded.counts.get(m, 0), **vars(c)} for m, c in result.counts.items()

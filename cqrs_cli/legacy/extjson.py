@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 
 ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

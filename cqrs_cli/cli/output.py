@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 BUILTIN_FORMATS = ("table", "json", "csv")
 

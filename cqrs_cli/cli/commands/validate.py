@@ -7,11 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, open_for
-from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, pick_source
-from cqrs_cli.errors import EXIT_CHECK_FAILED, EXIT_USAGE, CqrsError
-from cqrs_cli.output import check_format, emit_rows
-from cqrs_cli.validation import (
+from cqrs_cli.app.validation import (
     COUNTERS,
     count_checks,
     deep_checks,
@@ -20,6 +16,10 @@ from cqrs_cli.validation import (
     projection_checks,
     source_checks,
 )
+from cqrs_cli.cli.context import FORMAT_HELP, open_for
+from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, pick_source
+from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, EXIT_USAGE, CqrsError
 
 COLUMNS = ["name", "expected", "actual", "ok", "detail"]
 

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from cqrs_cli.current_state import live_records
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.store.chain import verify_chain
+from cqrs_cli.store.current_state import live_records
 
 if TYPE_CHECKING:
     from cqrs_cli.sources.base import Domain, Source

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, info
-from cqrs_cli.commands.reading import open_current, settings
-from cqrs_cli.output import check_format, emit_rows
-from cqrs_cli.queries import profiles
+from cqrs_cli.app.queries import profiles
+from cqrs_cli.cli.commands.reading import open_current, settings
+from cqrs_cli.cli.context import FORMAT_HELP, info
+from cqrs_cli.cli.output import check_format, emit_rows
 
 VIEWS = ("user_profiles",)
 JSON_FIELDS = (

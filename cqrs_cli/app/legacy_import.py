@@ -12,34 +12,22 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
+from cqrs_cli.app.validation import Check
+from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
+from cqrs_cli.legacy.parse import LegacyImport
+from cqrs_cli.legacy.source import LegacySource
 from cqrs_cli.projections.runner import CURRENT, catch_up, status
-from cqrs_cli.sources.legacy import LegacyImport
-from cqrs_cli.sources.snapshot import SnapshotSource
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.migrations import check_not_newer
 from cqrs_cli.sync import SyncResult, run_sync
-from cqrs_cli.validation import Check
 
-SOURCE_NAME = "legacy"
 SKIP_FLAG = "--skip-problems"
 BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
-
-
-class LegacySource(SnapshotSource):
-    """The loaded snapshot as a sync source. Its events are marked synthetic: they were
-    rebuilt from the old app's copy of Odoo, not read from Odoo."""
-
-    event_metadata: Mapping[str, Any] = {"synthetic": True}
-
-    def __init__(self, loaded: LegacyImport) -> None:
-        super().__init__(loaded.snapshot, name=SOURCE_NAME)
 
 
 def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:

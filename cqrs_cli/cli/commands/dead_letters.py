@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, info, open_for
-from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import FORMAT_HELP, info, open_for
+from cqrs_cli.cli.output import check_format, emit_rows
 
 COLUMNS = ["id", "handler", "position", "event_type", "attempts", "failed_at", "error"]
 
@@ -21,8 +21,8 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
     """List dead letters; --retry delivers them again (delivered ones leave the list)."""
-    from cqrs_cli.bus import default_bus
-    from cqrs_cli.dead_letters import DeadLetters
+    from cqrs_cli.bus.dead_letters import DeadLetters
+    from cqrs_cli.bus.event_bus import default_bus
 
     check_format(fmt)
     with open_for(ctx, write=retry, create=False) as store:

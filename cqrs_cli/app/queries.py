@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections.access_matrix import AccessMatrix
 from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.metrics import DashboardMetrics

@@ -26,9 +26,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cqrs_cli.errors import CqrsError
-from cqrs_cli.records import RECORD_BY_MODEL
-from cqrs_cli.sources.extjson import Document, Problem, excerpt, odoo_datetime, read_documents
+from cqrs_cli.domain.errors import CqrsError
+from cqrs_cli.domain.records import RECORD_BY_MODEL
+from cqrs_cli.legacy.extjson import Document, Problem, excerpt, odoo_datetime, read_documents
 
 Record = dict[str, Any]
 Snapshot = dict[str, list[Record]]

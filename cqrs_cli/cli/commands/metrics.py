@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP
-from cqrs_cli.commands.reading import AS_HELP, open_current, person, settings
-from cqrs_cli.output import check_format, emit_json, emit_rows
-from cqrs_cli.queries import metrics_of
+from cqrs_cli.app.queries import metrics_of
+from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.cli.context import FORMAT_HELP
+from cqrs_cli.cli.output import check_format, emit_json, emit_rows
 
 VIEWS = ("user_profiles", "dashboard_metrics")
 FIGURES = ("pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities")

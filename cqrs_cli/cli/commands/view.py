@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP
-from cqrs_cli.commands.reading import AS_HELP, open_current, person, settings
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
-from cqrs_cli.output import check_format, emit_rows
-from cqrs_cli.queries import STATUSES, visible_opportunities
+from cqrs_cli.app.queries import STATUSES, visible_opportunities
+from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.cli.context import FORMAT_HELP
+from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 VIEWS = ("user_profiles", "opportunity_view", "user_access_matrix")
 COLUMNS = [

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.commands.common import info, open_for, state
-from cqrs_cli.commands.reading import settings
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.cli.commands.reading import settings
+from cqrs_cli.cli.context import info, open_for, state
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.runner import rebuild
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from cqrs_cli.commands.common import open_for
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.app.queries import prepare, resolve_user
+from cqrs_cli.cli.context import open_for
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.projections.base import DEFAULT_TTL, Settings
-from cqrs_cli.queries import prepare, resolve_user
 from cqrs_cli.store.files import Store
 
 AS_HELP = "The user: Odoo id, login, name, or a unique prefix of a login or name."

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP
-from cqrs_cli.commands.reading import AS_HELP, open_current, person, settings
-from cqrs_cli.output import check_format, emit_rows
-from cqrs_cli.queries import can_see
+from cqrs_cli.app.queries import can_see
+from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.cli.context import FORMAT_HELP
+from cqrs_cli.cli.output import check_format, emit_rows
 
 VIEWS = ("user_profiles", "user_access_matrix")
 

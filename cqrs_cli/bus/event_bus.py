@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cqrs_cli.dead_letters import DeadLetter, DeadLetters
+from cqrs_cli.bus.dead_letters import DeadLetter, DeadLetters
 from cqrs_cli.store.log import RecordedEvent
 
 SyncHandler = Callable[[RecordedEvent], Any]

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, open_for
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
-from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import FORMAT_HELP, open_for
+from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.store.log import RecordedEvent
 
 COLUMNS = ["position", "type", "stream_type", "stream_id", "version", "recorded_at"]

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.commands.common import info
-from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, odoo_login
-from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.cli.context import info
+from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, odoo_login
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 
 def run(

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, open_for
-from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import FORMAT_HELP, open_for
+from cqrs_cli.cli.output import check_format, emit_rows
 from cqrs_cli.projections.runner import status
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
-from cqrs_cli.commands import (
+from cqrs_cli.cli.commands import (
     dead_letters,
     events,
     export,
@@ -28,8 +28,8 @@ from cqrs_cli.commands import (
     view,
     whoami,
 )
-from cqrs_cli.commands.common import AppState
-from cqrs_cli.errors import EXIT_ERROR, CqrsError
+from cqrs_cli.cli.context import AppState
+from cqrs_cli.domain.errors import EXIT_ERROR, CqrsError
 
 
 def _fail(message: str, code: int) -> None:

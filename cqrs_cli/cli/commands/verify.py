@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cqrs_cli.commands.common import open_for
-from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
+from cqrs_cli.cli.context import open_for
+from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.store.chain import verify_chain
 
 

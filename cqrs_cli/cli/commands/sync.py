@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
-from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, pick_source
-from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import FORMAT_HELP, info, open_for, state
+from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, pick_source
 
 # The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
 # start-up, and so every read command, does not pay for them.
@@ -68,8 +68,8 @@ class RichProgress:
 
 def after_sync(ctx: typer.Context, store: Store, result: SyncResult) -> None:
     """Runs after every successful sync: the views catch up, then the bus carries the news."""
-    from cqrs_cli.bus import default_bus
-    from cqrs_cli.dead_letters import DeadLetters
+    from cqrs_cli.bus.dead_letters import DeadLetters
+    from cqrs_cli.bus.event_bus import default_bus
     from cqrs_cli.projections.runner import catch_up
 
     report = catch_up(store)

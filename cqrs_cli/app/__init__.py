@@ -1,0 +1,1 @@
+"""Use cases every face (CLI, HTTP, tests, benchmarks) calls: typed, no rendering."""

@@ -1,0 +1,1 @@
+"""The in-process event bus and the dead letters of its handlers."""

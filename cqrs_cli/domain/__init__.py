@@ -1,0 +1,1 @@
+"""The bottom layer: normalized Odoo records, event type names, errors, the org rules."""

@@ -1,0 +1,1 @@
+"""Importing the old MongoDB app's exports: parsing them into an Odoo snapshot."""
