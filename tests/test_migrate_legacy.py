@@ -338,7 +338,7 @@ def view_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
     with open_store(db, write=True) as store:
         catch_up(store)
-        with store.log.transaction() as conn:
+        with store.transaction() as conn:
             for name in NAMES:
                 projection = make(name)
                 materialize(conn, projection)

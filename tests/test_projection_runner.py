@@ -140,7 +140,7 @@ def test_metrics_ttl_expires_with_a_moved_clock(store: Store) -> None:
     own, _ = metrics_of(store, ZAKARIYA, settings=conf)
     assert own is not None
     # Tamper with the cached row: within the TTL it is served as is...
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         conn.execute(
             "UPDATE dashboard_metrics SET own = ? WHERE user_id = ?",
             (json.dumps({**own, "pipeline_value": -1}), ZAKARIYA),
@@ -160,7 +160,7 @@ def test_access_ttl_and_dirty_rows(store: Store) -> None:
     stamp = store.conn.execute(
         "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)
     ).fetchone()[0]
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         conn.execute("DELETE FROM user_access_rows WHERE user_id = ?", (VINSHA,))
     clock.now += 30
     assert can_see(store, VINSHA, settings=conf)["opportunities"] == []  # cached, not expired
@@ -177,7 +177,7 @@ def test_access_ttl_and_dirty_rows(store: Store) -> None:
 
 
 def test_catch_up_refuses_to_run_inside_a_transaction(store: Store) -> None:
-    with store.log.transaction(), pytest.raises(RuntimeError, match="outside"):
+    with store.transaction(), pytest.raises(RuntimeError, match="outside"):
         catch_up(store)
     catch_up(store)
     assert set(states(store).values()) == {"current"}

@@ -74,7 +74,7 @@ def visible_opportunities(
 ) -> list[dict[str, Any]]:
     """The opportunities `user_id` can see, as the pinned JSON items of `cqrs view`."""
     matrix = AccessMatrix(settings=settings)
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         matrix.refresh(conn, user_id)
     sql, params = matrix.visible_sql(store.conn, user_id)
     where = []
@@ -136,7 +136,7 @@ def can_see(
 ) -> dict[str, Any]:
     """`whoami-can-see`: ids of visible opportunities and accounts (with reasons on request)."""
     matrix = AccessMatrix(settings=settings)
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         matrix.refresh(conn, user_id)
     sql, params = matrix.visible_sql(store.conn, user_id)
     rows = store.conn.execute(sql, params).fetchall()
@@ -156,7 +156,7 @@ def metrics_of(
     store: Store, user_id: int, *, settings: Settings | None = None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     dm = DashboardMetrics(settings=settings)
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         dm.refresh(conn, user_id)
     found = dm.read(store.conn, user_id)
     if found is None:

@@ -26,7 +26,7 @@ class DeadLetters:
 
     def add(self, handler: str, event: RecordedEvent, error: str, attempts: int) -> None:
         """Record a failure; a letter already there adds the attempts and keeps the last error."""
-        with self.store.log.transaction() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO dead_letters (handler, position, event_id, event_type, error,"
                 " attempts, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -52,7 +52,7 @@ class DeadLetters:
         return [DeadLetter(*row) for row in rows]
 
     def remove(self, letter_id: int) -> None:
-        with self.store.log.transaction() as conn:
+        with self.store.transaction() as conn:
             conn.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
 
     def event(self, letter: DeadLetter) -> RecordedEvent | None:

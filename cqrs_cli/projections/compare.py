@@ -56,7 +56,7 @@ def compare_with_rebuild(
         # Bring the scratch copies to the same position without making them live.
         _catch_scratch_up(store, scratch, position)
         result: dict[str, list[str]] = {}
-        with store.log.transaction() as conn:
+        with store.transaction() as conn:
             for projection in scratch:
                 for sql in projection.index_sql():  # materializing reads by user
                     conn.execute(sql)
@@ -70,7 +70,7 @@ def compare_with_rebuild(
 
 
 def _catch_scratch_up(store: Store, scratch: Sequence[Projection], position: int) -> None:
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         events = list(store.log.read_all(position))
         for projection in scratch:
             projection.begin(conn)

@@ -163,7 +163,7 @@ class _Runner:
                         break
 
     def _commit(self, projection: Projection, cp: Checkpoint, events: list[RecordedEvent]) -> None:
-        with self.store.log.transaction() as conn:
+        with self.store.transaction() as conn:
             projection.begin(conn)
             for event in events:
                 projection.apply(event)
@@ -177,7 +177,7 @@ class _Runner:
         cp.status = "paused"
         cp.error = f"{event.type} at position {event.position}: {type(exc).__name__}: {exc}"
         cp.error_position = event.position
-        with self.store.log.transaction() as conn:
+        with self.store.transaction() as conn:
             save_checkpoint(conn, cp)
         self.report.paused[cp.name] = cp.error
 
@@ -205,7 +205,7 @@ def catch_up(
         projection = make(name, settings=settings)
         cp = load_checkpoint(store.conn, name)
         if cp.version is None:
-            with store.log.transaction() as conn:
+            with store.transaction() as conn:
                 _ensure_tables(conn, projection)
                 cp.version = projection.version
                 save_checkpoint(conn, cp)
@@ -292,7 +292,7 @@ def require_current(store: Store, names: Iterable[str]) -> None:
 
 def resume(store: Store, name: str) -> None:
     """Clear a pause so the next catch-up retries the event that failed."""
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         cp = load_checkpoint(conn, name)
         cp.status, cp.error, cp.error_position = "running", None, None
         save_checkpoint(conn, cp)
@@ -336,7 +336,7 @@ def rebuild_into_scratch(
     for projection in scratch:
         projection.bulk = True
         projection.defer = True  # the scratch tables are empty and nobody reads them yet
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         for projection in scratch:
             _drop(conn, projection)
             _ensure_tables(conn, projection)
@@ -344,7 +344,7 @@ def rebuild_into_scratch(
 
     def feed(events: list[RecordedEvent]) -> None:
         nonlocal position
-        with store.log.transaction() as conn:
+        with store.transaction() as conn:
             for projection in scratch:
                 projection.begin(conn)
                 # `apply` without the method call: its handler table, looked up inline.
@@ -366,7 +366,7 @@ def rebuild_into_scratch(
     try:
         with pause_cyclic_gc():
             _replay(store, 0, feed, batch, progress)
-            with store.log.transaction() as conn:
+            with store.transaction() as conn:
                 for projection in scratch:
                     projection.end_replay(conn)
     except BaseException:
@@ -395,7 +395,7 @@ def pause_cyclic_gc() -> Iterator[None]:
 
 
 def drop_scratch(store: Store, scratch: Sequence[Projection]) -> None:
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         for projection in scratch:
             projection.discard()
             _drop(conn, projection)
@@ -405,7 +405,7 @@ def swap_in(
     store: Store, scratch: Sequence[Projection], position: int, *, batch: int = BATCH
 ) -> None:
     """Catch the scratch tables up to the head and make them live, in one transaction."""
-    with store.log.transaction() as conn:
+    with store.transaction() as conn:
         events = [e for page in _pages(store, position, batch) for e in page]
         if events:
             for projection in scratch:

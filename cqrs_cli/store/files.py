@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.log import EventLog
 from cqrs_cli.store.migrations import LATEST, Migration, check_not_newer, migrate
+from cqrs_cli.store.transactions import Transactions
 
 
 @dataclass
@@ -17,6 +19,17 @@ class Store:
     conn: sqlite3.Connection
     log: EventLog
     migrated: list[Migration] = field(default_factory=list)  # applied while opening
+    tx: Transactions | None = None  # set from `log` when not given
+
+    def __post_init__(self) -> None:
+        if self.tx is None:
+            self.tx = self.log.transactions
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (`BEGIN IMMEDIATE`); nested calls are savepoints. Every
+        write to the file goes through here: events, raw rows, checkpoints, views."""
+        assert self.tx is not None
+        return self.tx.transaction()
 
     def close(self) -> None:
         self.conn.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +17,7 @@ import orjson
 
 from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.store.chain import GENESIS, canonical_json, event_hash
+from cqrs_cli.store.transactions import Transactions
 from cqrs_cli.store.upcasting import UPCASTERS, Upcasters
 
 if TYPE_CHECKING:
@@ -91,41 +91,23 @@ class EventLog:
         *,
         upcasters: Upcasters = UPCASTERS,
         clock: Callable[[], str] = utc_now_iso,
+        transactions: Transactions | None = None,
     ) -> None:
         self.conn = conn
         self._upcasters = upcasters
         self._clock = clock
-        self._depth = 0
+        self._tx = transactions or Transactions(conn)
         self._tail: tuple[int, str] | None = None  # (position, hash) of the newest row
+        self._tx.on_reset(self._forget_tail)
+
+    @property
+    def transactions(self) -> Transactions:
+        return self._tx
+
+    def _forget_tail(self) -> None:
+        self._tail = None
 
     # -- writing ---------------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; nested calls join the outer one.
-
-        Everything written through the yielded connection (raw snapshot, cursors, views)
-        commits or rolls back together with the appended events.
-        """
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.conn
-            finally:
-                self._depth -= 1
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
-            self._tail = None
 
     def append(
         self,
@@ -145,7 +127,7 @@ class EventLog:
         Per-stream work is batched (one query for known ids, one per chunk of streams for
         their versions) because a sync appends one event to each of many streams.
         """
-        with self.transaction():
+        with self._tx.transaction():
             pending: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
             listed = [(t, str(i), list(evs), exp) for t, i, evs, exp in batches]
             seen = self._stored_ids([e.event_id for _, _, evs, _ in listed for e in evs])

@@ -218,7 +218,7 @@ class _Run:
         cursor: tuple[str, str, str] | None = None,
     ) -> None:
         log = self.store.log
-        with log.transaction() as conn:
+        with self.store.transaction() as conn:
             positions = log.append_many(batches) if batches else []
             if upserts:
                 conn.executemany(
@@ -380,7 +380,7 @@ def run_sync(
     now = _iso(start)
     until = (start - buffer).astimezone(UTC).strftime(ODOO_DT)
     conn = store.conn
-    with store.log.transaction():
+    with store.transaction():
         conn.execute(
             "INSERT INTO sync_runs (id, source, mode, started_at, status) VALUES (?,?,?,?,?)",
             (result.run_id, source.name, result.mode, now, "running"),
@@ -400,7 +400,7 @@ def run_sync(
     except BaseException as exc:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         # Recording the failure must not hide it (e.g. when the file itself is the problem).
-        with contextlib.suppress(sqlite3.Error), store.log.transaction():
+        with contextlib.suppress(sqlite3.Error), store.transaction():
             conn.execute(
                 "UPDATE sync_runs SET status = 'failed', finished_at = ?, counts = ?,"
                 " events_appended = ?, error = ? WHERE id = ?",
@@ -413,7 +413,7 @@ def run_sync(
                 ),
             )
         raise
-    with store.log.transaction():
+    with store.transaction():
         conn.execute(
             "UPDATE sync_runs SET status = 'succeeded', finished_at = ?, counts = ?,"
             " events_appended = ? WHERE id = ?",
