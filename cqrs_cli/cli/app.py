@@ -29,11 +29,12 @@ from cqrs_cli.cli.commands import (
     whoami,
 )
 from cqrs_cli.cli.context import AppState
+from cqrs_cli.cli.terminal import out, say
 from cqrs_cli.domain.errors import EXIT_ERROR, CqrsError
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"Error: {message}", file=sys.stderr)
+    say(f"Error: {message}")
     raise typer.Exit(code)
 
 
@@ -78,7 +79,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"cqrs {__version__}")
+        out(f"cqrs {__version__}")
         raise typer.Exit()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cqrs_cli.cli.context import open_for
+from cqrs_cli.cli.terminal import out
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.store.chain import verify_chain
 
@@ -19,4 +20,4 @@ def run(ctx: typer.Context) -> None:
             f"({report.count} events before it are intact)",
             exit_code=EXIT_CHECK_FAILED,
         )
-    print(f"OK: {report.count} events, hash chain intact")
+    out(f"OK: {report.count} events, hash chain intact")
