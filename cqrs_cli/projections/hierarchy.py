@@ -74,10 +74,13 @@ def build(users: Mapping[int, Record], employees: Mapping[int, Record]) -> Hiera
         kids.sort()
 
     def user_of(emp_id: int | None) -> int | None:
+        """The user an employee stands for: only a user's own (chosen) employee does. Any
+        other record linked to the same user (an old one left in a former team, a wrongly
+        linked one) counts as an employee without a user, so it gives nobody the user."""
         if emp_id is None or emp_id not in employees:
             return None
         uid = employees[emp_id].get("user_id")
-        return uid if uid in users else None
+        return uid if uid in users and employee_of[uid] == emp_id else None
 
     h = Hierarchy(employee_of=employee_of)
     for uid in users:
