@@ -14,8 +14,9 @@ from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.store.files import Store
-from tests.conftest import run_cli
-from tests.read_support import EMPLOYEES, SALESMAN, Org, new_store
+from tests.conftest import ADMIN, PASSWORD, demo_data, run_cli
+from tests.fake_odoo import FakeOdoo
+from tests.read_support import ALL_LEADS, EMPLOYEES, MANAGER, SALESMAN, SYSTEM, Org, new_store
 
 ALICE, CAROL, REP, DAN, MALLORY, BOB = 20, 21, 22, 23, 24, 25
 LOGINS = {ALICE: "alice", CAROL: "carol", REP: "rep", DAN: "dan", MALLORY: "mallory", BOB: "bob"}
@@ -141,3 +142,64 @@ def test_the_command_line_follows_the_chosen_employee(tmp_path: Path) -> None:
         assert users["mallory"]["all_subordinates"] == []
         done = run_cli("--db", db, "-q", "rebuild", "--all")
         assert done.returncode == 0, done.stderr
+
+
+def test_settings_alone_is_no_sales_group(store: Store) -> None:
+    """Odoo grants crm.lead to the two sales groups only (crm/security/ir.model.access.csv):
+    Settings gives an IT administrator no opportunity, nor any sales access."""
+    org = Org(store)
+    org.user(30, "it", [SYSTEM], name="IT")
+    org.user(31, "it-seller", [SYSTEM, SALESMAN], name="IT Seller")
+    org.user(32, "it-reader", [SYSTEM, SALESMAN, ALL_LEADS], name="IT Reader")
+    org.user(33, "boss", [SALESMAN, ALL_LEADS, MANAGER], name="Boss")
+    org.user(34, "seller", [SALESMAN], name="Seller")
+    org.opp(1, 34)
+    org.opp(2, 31)
+    org.opp(3, None)
+    catch_up(store)
+    assert can_see(store, 30) == {"opportunities": [], "accounts": []}
+    seller = can_see(store, 31, explain=True)["reasons"]
+    assert seller == {"2": {"reason": "own"}, "3": {"reason": "unassigned"}}
+    reader = can_see(store, 32, explain=True)["reasons"]
+    assert reader["1"] == {"reason": "all_documents"}
+    boss = can_see(store, 33, explain=True)["reasons"]
+    assert boss["1"] == {"reason": "administrator"}
+    access = {p["login"]: p["access"] for p in profiles(store)}
+    assert access == {
+        "it": "none",
+        "it-seller": "own_documents",
+        "it-reader": "all_documents",
+        "boss": "administrator",
+        "seller": "own_documents",
+    }
+    admins = store.conn.execute(
+        "SELECT login FROM user_profiles WHERE is_sales_admin = 1 ORDER BY login"
+    ).fetchall()
+    assert admins == [("boss",)]
+
+
+def test_an_it_administrator_synced_from_odoo_sees_nothing(fake: FakeOdoo, tmp_path: Path) -> None:
+    groups = {r["name"]: r["res_id"] for r in demo_data()["ir.model.data"]}
+    fake.create(
+        "res.users",
+        {
+            "login": "it@demo.example",
+            "name": "IT Administrator",
+            "active": True,
+            "share": False,
+            "company_id": 1,
+            "company_ids": [1],
+            "groups_id": [groups["group_user"], groups["group_system"]],
+        },
+    )
+    db = str(tmp_path / "cqrs.db")
+    odoo = ["--url", fake.url, "--database", "demo", "--user", ADMIN, "--password", PASSWORD]
+    synced = run_cli("--db", db, "-q", "sync", *odoo)
+    assert synced.returncode == 0, synced.stderr
+    it = run_cli("--db", db, "whoami-can-see", "--as", "it@demo.example", "--format", "json")
+    assert it.returncode == 0, it.stderr
+    assert json.loads(it.stdout)["opportunities"] == []
+    admin = run_cli("--db", db, "whoami-can-see", "--as", "superadmin", "--format", "json")
+    assert len(json.loads(admin.stdout)["opportunities"]) == 23
+    users = json.loads(run_cli("--db", db, "users", "--format", "json").stdout)
+    assert {u["login"]: u["access"] for u in users}["it@demo.example"] == "none"

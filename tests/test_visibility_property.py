@@ -79,10 +79,11 @@ def reference(state: dict[tuple[str, int], dict[str, Any]]) -> dict[int, dict[in
     for uid, user in users.items():
         groups = set(user["groups"])
         visible: dict[int, str] = {}
-        if user["active"] and groups:
+        # Odoo gives crm.lead to the sales groups only: Settings (SYSTEM) alone is none.
+        if user["active"] and groups & {SALESMAN, ALL_LEADS, MANAGER}:
             subs = below[uid]
-            everything = bool(groups & {MANAGER, SYSTEM, ALL_LEADS})
-            fallback = "administrator" if groups & {MANAGER, SYSTEM} else "all_documents"
+            everything = bool(groups & {MANAGER, ALL_LEADS})
+            fallback = "administrator" if MANAGER in groups else "all_documents"
             for oid, opp in opps.items():
                 if opp["company_id"] is not None and opp["company_id"] not in user["company_ids"]:
                     continue
