@@ -1,4 +1,4 @@
-"""The org chart rules of DESIGN.md §6 on small hand-made charts."""
+"""The org chart rules of docs/access.md on small hand-made charts."""
 
 from __future__ import annotations
 
