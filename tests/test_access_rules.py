@@ -73,7 +73,10 @@ def assert_moved(store: Store) -> None:
     assert reasons["100"] == {"reason": "subordinate", "via": "rep"}
     items = {i["id"]: i for i in visible_opportunities(store, CAROL)}
     assert items[100]["manager"] == {"id": CAROL, "login": "carol", "name": "Carol"}
-    assert [i["id"] for i in visible_opportunities(store, ALICE)] == deals_of(ALICE, DAN, BOB)
+    alice_items = {i["id"]: i for i in visible_opportunities(store, ALICE)}
+    assert sorted(alice_items) == deals_of(ALICE, DAN, BOB)
+    # Dan's manager was Rep while record 3 was Rep's own; now it stands for nobody.
+    assert alice_items[102]["manager"] is None and alice_items[103]["manager"] is None
     _, alice_team = metrics_of(store, ALICE)
     _, carol_team = metrics_of(store, CAROL)
     assert alice_team is not None and carol_team is not None
@@ -99,6 +102,8 @@ def test_a_moved_rep_and_a_wrongly_linked_record_incrementally_and_rebuilt(store
     catch_up(store)
     # Before the move Rep's old record is Rep's own: Alice rightly sees Rep's deals.
     assert can_see(store, ALICE)["opportunities"] == deals_of(ALICE, REP, DAN, BOB)
+    dan_deal = {i["id"]: i for i in visible_opportunities(store, ALICE)}[102]
+    assert dan_deal["manager"] == {"id": REP, "login": "rep", "name": "Rep"}
     # Their sets and figures are now computed and cached: the move must invalidate them.
     alice_team = metrics_of(store, ALICE)[1]
     assert alice_team is not None
