@@ -49,7 +49,7 @@ class Holder:
             return "another process (it has not said who it is yet)"
         where = f" on {self.host}" if self.host and self.host != socket.gethostname() else ""
         what = f" ({printable(self.command)})" if self.command else ""
-        since = f", since {self.since}" if self.since else ""
+        since = f" since {self.since}" if self.since else ""
         return f"pid {self.pid}{where}{what}{since}"
 
     def as_json(self) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class LockBusy(CqrsError):
 
     def __init__(self, name: str, db: Path, holder: Holder) -> None:
         super().__init__(
-            f"{db} is busy: {holder.describe()} holds its {name} lock; try again later"
+            f"{db} is busy: its {name} lock is held by {holder.describe()}; try again later"
         )
         self.name, self.holder = name, holder
 
