@@ -9,6 +9,7 @@ import typer
 from cqrs_cli.commands.common import FORMAT_HELP, info, open_for
 from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.overview import overview
+from cqrs_cli.projections.runner import SCRATCH
 from cqrs_cli.store.locks import printable
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
@@ -41,9 +42,10 @@ def run(
     for name, who in found.locks.items():
         info(ctx, f"Note: {who.describe()} holds the {name} lock")
     if found.orphans:
-        names = ", ".join(printable(n) for n in found.orphans)
+        # Named by run: one killed rebuild leaves a dozen tables with the same suffix.
+        runs = sorted({n[n.rfind(SCRATCH) :] for n in found.orphans})
         typer.echo(
-            f"Warning: scratch tables left by an interrupted rebuild (dropped at the next "
-            f"write): {names}",
+            f"Warning: {len(found.orphans)} scratch tables left by an interrupted rebuild "
+            f"(*{', *'.join(printable(r) for r in runs)}; dropped at the next write)",
             err=True,
         )
