@@ -75,6 +75,7 @@ def test_a_killed_sync_is_shown_interrupted_and_marked_so_by_the_next(
     shown = last_sync(db)  # status tells the truth before anyone writes
     assert (shown["id"], shown["status"], shown["finished_at"]) == (run_id, "interrupted", None)
     assert shown["error"] == f"interrupted: its process (pid {proc.pid} on {host}) is gone"
+    assert shown["events"] == count  # how far it got
     table = run_cli("--db", str(db), "status")
     assert "interrupted" in table.stdout
 

@@ -85,11 +85,13 @@ def start(conn: sqlite3.Connection, run_id: str, source: str, mode: str, now: st
     return interrupted
 
 
-def record_head(conn: sqlite3.Connection, run_id: str, at: Head | None = None) -> None:
-    """Remember the head the run reached, in the transaction that reached it."""
+def record_progress(conn: sqlite3.Connection, run_id: str, appended: int) -> None:
+    """Count `appended` more events and remember the head the run reached, in the
+    transaction that appended them: a run killed later still says how far it got."""
     conn.execute(
-        "UPDATE sync_runs SET head_position = ?, head_hash = ? WHERE id = ?",
-        (*_cols(at or head(conn)), run_id),
+        "UPDATE sync_runs SET head_position = ?, head_hash = ?,"
+        " events_appended = events_appended + ? WHERE id = ?",
+        (*_cols(head(conn)), appended, run_id),
     )
 
 

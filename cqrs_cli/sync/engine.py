@@ -222,7 +222,7 @@ class _Run:
         with log.transaction() as conn:
             positions = log.append_many(batches) if batches else []
             if positions:
-                sync_runs.record_head(conn, self.result.run_id)
+                sync_runs.record_progress(conn, self.result.run_id, len(positions))
             if upserts:
                 conn.executemany(
                     "INSERT INTO odoo_raw_data (model, odoo_id, payload, content_hash,"
