@@ -49,7 +49,7 @@ class SyncRun:
 
 def _gone_message(pid: int | None, host: str | None) -> str:
     if pid is None:
-        return "interrupted: its process was not recorded and is not running this sync"
+        return "interrupted: started by an older cqrs that did not record its process"
     return f"interrupted: its process (pid {pid} on {host}) is gone"
 
 
