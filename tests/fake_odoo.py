@@ -122,12 +122,15 @@ class OdooError(Exception):
 class Fault:
     """Breaks matching calls. kind: http500, malformed, slow, access_error, access_denied."""
 
-    kind: str  # also "no_result": a 200 answer without "result"
+    kind: str  # also "no_result": a 200 answer without "result"; "odoo_error": see below
     model: str | None = None
     method: str | None = None
     skip: int = 0  # matching calls let through before the fault fires
     times: int = 1
     delay: float = 5.0  # for "slow"
+    # For "odoo_error": Odoo's error object with this exception name and message.
+    error: str = "odoo.exceptions.UserError"
+    message: str = ""
 
 
 @dataclass
@@ -444,6 +447,8 @@ class FakeOdoo:
                 )
             if fault and fault.kind == "access_denied":
                 raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
+            if fault and fault.kind == "odoo_error":
+                raise OdooError(fault.error, fault.message)
             if call == "context_get":
                 return {"lang": "en_US", "tz": "UTC", "uid": uid}, fault
             if ALIASES.get(model, model) not in SCHEMA:

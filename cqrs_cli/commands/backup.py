@@ -10,6 +10,7 @@ import typer
 from cqrs_cli.commands.common import state
 from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.store.backup import backup
+from cqrs_cli.terminal import out
 
 
 def run(
@@ -25,7 +26,7 @@ def run(
             + "; ".join(report.problems),
             exit_code=EXIT_CHECK_FAILED,
         )
-    print(
+    out(
         f"OK: backed up to {path}: {report.events} events, hash chain intact, file sound; "
         f"head {report.head}"
     )

@@ -10,7 +10,7 @@ from cqrs_cli.commands.common import FORMAT_HELP, info, open_for
 from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.overview import overview
 from cqrs_cli.projections.runner import SCRATCH
-from cqrs_cli.store.locks import printable
+from cqrs_cli.terminal import say
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
 SYNC_FIELDS = ["id", "source", "mode", "status", "started_at", "finished_at", "events", "error"]
@@ -38,14 +38,13 @@ def run(
             rows, ["field", "value"], fmt, title="last sync run" if run else "no sync run yet"
         )
     for problem in found.problems:
-        typer.echo(f"Warning: {problem}", err=True)
+        say(f"Warning: {problem}")
     for name, who in found.locks.items():
         info(ctx, f"Note: {who.describe()} holds the {name} lock")
     if found.orphans:
         # Named by run: one killed rebuild leaves a dozen tables with the same suffix.
         runs = sorted({n[n.rfind(SCRATCH) :] for n in found.orphans})
-        typer.echo(
+        say(
             f"Warning: {len(found.orphans)} scratch tables left by an interrupted rebuild "
-            f"(*{', *'.join(printable(r) for r in runs)}; dropped at the next write)",
-            err=True,
+            f"(*{', *'.join(runs)}; dropped at the next write)"
         )

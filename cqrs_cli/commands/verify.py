@@ -11,6 +11,7 @@ from cqrs_cli.commands.common import open_for
 from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.store.db import StoreError
 from cqrs_cli.store.health import FileReport, check_file, parse_head
+from cqrs_cli.terminal import out
 
 
 def run(
@@ -38,7 +39,7 @@ def run(
         raise CqrsError(f"the file is damaged: {exc}", exit_code=EXIT_CHECK_FAILED) from exc
     if not report.ok:
         raise CqrsError("; ".join(report.problems), exit_code=EXIT_CHECK_FAILED)
-    print(ok_line(report))
+    out(ok_line(report))
 
 
 def ok_line(report: FileReport) -> str:
