@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.demo_file import synced_copy
 
 OK = re.compile(
     r"OK: backed up to (\S+): (\d+) events, hash chain intact, file sound; head \d+:[0-9a-f]{64}\n"
@@ -24,6 +25,8 @@ OK = re.compile(
 WRITER = """
 import sys
 from pathlib import Path
+
+import pytest
 from cqrs_cli.store.envelope import NewEvent
 from cqrs_cli.store.files import open_store
 db, stop = Path(sys.argv[1]), Path(sys.argv[2])
@@ -40,10 +43,7 @@ with open_store(db, write=True) as store:
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Path:
-    db = tmp_path / "cqrs.db"
-    res = run_cli("--db", str(db), "-q", "sync", "--demo")
-    assert res.returncode == 0, res.stderr
-    return db
+    return synced_copy(tmp_path)
 
 
 def test_backup_of_a_file_being_written_is_consistent_and_private(

@@ -20,6 +20,12 @@ import pytest
 from cqrs_cli.store.envelope import NewEvent
 from cqrs_cli.store.files import open_store
 from tests.conftest import REPO, run_cli
+from tests.demo_file import synced_copy
+
+
+@pytest.fixture
+def synced(tmp_path: Path) -> Path:
+    return synced_copy(tmp_path)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -55,14 +61,6 @@ def deep_ok(db: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert all(p["state"] == "current" for p in status(db)["projections"])
     assert scratch_tables(db) == []
-
-
-@pytest.fixture
-def synced(tmp_path: Path) -> Path:
-    db = tmp_path / "cqrs.db"
-    res = run_cli("--db", str(db), "-q", "sync", "--demo")
-    assert res.returncode == 0, res.stderr
-    return db
 
 
 class Slow:

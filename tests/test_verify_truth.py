@@ -14,16 +14,14 @@ import pytest
 
 from cqrs_cli.store.chain import GENESIS, event_hash
 from tests.conftest import run_cli
+from tests.demo_file import synced_copy
 
 HEAD = re.compile(r"head (\d+):([0-9a-f]{64})$")
 
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Path:
-    db = tmp_path / "cqrs.db"
-    res = run_cli("--db", str(db), "-q", "sync", "--demo")
-    assert res.returncode == 0, res.stderr
-    return db
+    return synced_copy(tmp_path)
 
 
 def verify(db: Path, *args: str) -> tuple[int, str, str]:
