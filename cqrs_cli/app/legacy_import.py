@@ -9,7 +9,6 @@ of the file, so what it reports is what the import would do, not an estimate.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import LegacyImport
 from cqrs_cli.legacy.source import LegacySource
 from cqrs_cli.projections.runner import CURRENT, catch_up, status
+from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.migrations import check_not_newer
@@ -64,32 +64,6 @@ def backup_path(db: Path, now: datetime) -> Path:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
-
-
-def copy_database(src: Path, dest: Path) -> None:
-    """Copy `src` into the new file `dest` (mode 0600) with SQLite's online backup API.
-
-    The backup API copies a consistent state even while another process writes, and
-    includes what is still in the WAL, which copying the file's bytes would miss. The copy
-    is switched to a rollback journal so it is one self-contained file.
-    """
-    # CRM data is private: created 0600 before SQLite writes a byte into it.
-    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
-    try:
-        source = connect(src)
-        try:
-            target = sqlite3.connect(str(dest), isolation_level=None)
-            try:
-                source.backup(target)
-                target.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                target.close()
-        finally:
-            source.close()
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
 
 
 def backup(db: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Path:

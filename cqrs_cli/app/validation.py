@@ -139,6 +139,27 @@ def invariant_checks(conn: sqlite3.Connection) -> list[Check]:
     ]
 
 
+def file_checks(conn: sqlite3.Connection) -> list[Check]:
+    """SQLite's integrity check, and the log against what remembers its head (checkpoints,
+    sync runs). A damaged file gets only the first: other checks would read garbage."""
+    from cqrs_cli.store.health import cut_log, integrity
+
+    damage = integrity(conn)
+    checks = [Check("file integrity", damage is None, "ok", "damaged" if damage else "ok", damage)]
+    if damage is None:
+        cut = cut_log(conn)
+        checks.append(
+            Check(
+                "log not cut short or rewritten",
+                not cut,
+                0,
+                len(cut),
+                "; ".join(cut) or None,
+            )
+        )
+    return checks
+
+
 def projection_checks(store: Store) -> list[Check]:
     """Every view at the head of the log and not paused (validate does not catch them up)."""
     from cqrs_cli.projections.runner import status

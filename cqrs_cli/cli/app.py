@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
 from cqrs_cli.cli.commands import (
+    backup,
     dead_letters,
     events,
     export,
@@ -63,6 +64,8 @@ class _Group(TyperGroup):
         except Exception as exc:
             if os.environ.get("CQRS_DEBUG") == "1":
                 raise
+            if type(exc) is sqlite3.DatabaseError:  # "malformed", "not a database"
+                _fail(f"the file is damaged: {exc} (`cqrs verify` says more)", EXIT_ERROR)
             _fail(f"{type(exc).__name__}: {exc} (set CQRS_DEBUG=1 for a traceback)", EXIT_ERROR)
         return None
 
@@ -103,6 +106,7 @@ def root(
 
 app.add_typer(migrate.app, name="migrate")
 app.command("verify")(verify.run)
+app.command("backup")(backup.run)
 app.command("events")(events.run)
 app.command("sync")(sync.run)
 app.command("export")(export.run)

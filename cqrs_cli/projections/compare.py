@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.base import Projection, Settings
-from cqrs_cli.projections.runner import catch_up, drop_scratch, rebuild_into_scratch
+from cqrs_cli.projections.runner import (
+    catch_up,
+    drop_scratch,
+    new_suffix,
+    rebuild_into_scratch,
+    rebuild_lock,
+)
 from cqrs_cli.store.files import Store
 
 # When a cached row was computed is not part of what it says.
@@ -43,15 +49,34 @@ def table_differences(
 
 
 def compare_with_rebuild(
-    store: Store, names: Sequence[str] = NAMES, *, settings: Settings | None = None
+    store: Store,
+    names: Sequence[str] = NAMES,
+    *,
+    settings: Settings | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, list[str]]:
     """Replay the log into scratch tables and diff them with the live views.
 
     The live views are caught up first; the scratch tables are dropped afterwards. An
-    empty list per name means the view is exactly what a rebuild would give.
+    empty list per name means the view is exactly what a rebuild would give. Holds the
+    rebuild lock: a rebuild or another deep validation of the file is refused meanwhile.
     """
+    suffix = new_suffix()
+    with rebuild_lock(store, suffix):
+        return _compare(store, names, settings, suffix, progress)
+
+
+def _compare(
+    store: Store,
+    names: Sequence[str],
+    settings: Settings | None,
+    suffix: str,
+    progress: Callable[[int], None] | None,
+) -> dict[str, list[str]]:
     catch_up(store, names, settings=settings)
-    scratch, position = rebuild_into_scratch(store, names, settings=settings)
+    scratch, position = rebuild_into_scratch(
+        store, names, settings=settings, suffix=suffix, progress=progress
+    )
     try:
         # Bring the scratch copies to the same position without making them live.
         _catch_scratch_up(store, scratch, position)

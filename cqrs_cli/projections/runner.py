@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.base import Projection, Settings
 from cqrs_cli.store.files import Store
+from cqrs_cli.store.locks import hold, holder
 from cqrs_cli.store.log import RecordedEvent, utc_now_iso
 from cqrs_cli.store.upcasting import UPCASTERS
 
@@ -30,9 +32,16 @@ BATCH = 5000
 # WAL, and a 10k batch touches nearly the same pages as a 5k one.
 REBUILD_BATCH = 10_000
 CACHE_KB = 32_768
+# Scratch tables are `<table>__rebuild_<run>`: private to one rebuild (or deep validation),
+# so two runs never write into each other's copy. Only one runs at a time anyway: they
+# hold the REBUILD_LOCK on the file, and record their suffix in it, so whoever finds
+# scratch tables can tell the running one's from those a killed run left behind.
 SCRATCH = "__rebuild"
+REBUILD_LOCK = "rebuild"
 
 CURRENT, BEHIND, PAUSED, REBUILD_NEEDED = "current", "behind", "paused", "rebuild_needed"
+# The checkpoint is past the newest event: the log lost events the view still shows.
+BEYOND_HEAD = "beyond_head"
 
 
 @dataclass
@@ -98,6 +107,8 @@ def save_checkpoint(conn: sqlite3.Connection, cp: Checkpoint) -> None:
 
 
 def state_of(cp: Checkpoint, version: int, head: int) -> str:
+    if cp.position > head:
+        return BEYOND_HEAD
     if cp.version is not None and cp.version != version:
         return REBUILD_NEEDED
     if cp.status == "paused":
@@ -114,6 +125,11 @@ def status(store: Store, names: Sequence[str] = NAMES) -> tuple[int, list[Projec
         error = cp.error
         if cp.version is not None and cp.version != version:
             error = f"stored view is version {cp.version}, this cqrs builds version {version}"
+        if cp.position > head:
+            error = (
+                f"checkpoint at position {cp.position} is beyond the head {head} of the log: "
+                "events were removed (see `cqrs verify`)"
+            )
         out.append(
             ProjectionStatus(
                 name,
@@ -199,6 +215,7 @@ def catch_up(
     if store.conn.in_transaction:
         raise RuntimeError("catch_up must run outside an open transaction")
     _roomy_cache(store.conn)  # the query that follows reads the same view pages again
+    drop_orphans(store)  # cheap when there are none: one look at the schema
     head = store.log.head()
     items: list[tuple[Projection, Checkpoint]] = []
     for name in names:
@@ -283,6 +300,12 @@ def require_current(store: Store, names: Iterable[str]) -> None:
     """
     _, statuses = status(store, list(names))
     for st in statuses:
+        if st.state == BEYOND_HEAD:
+            raise ProjectionNotReady(
+                f"view {st.name} shows events the log no longer holds: its checkpoint is "
+                f"beyond the head of the log; restore a backup, or run `cqrs rebuild --all` "
+                "to show only what the log still holds (`cqrs verify` says more)"
+            )
         if st.state in (PAUSED, REBUILD_NEEDED):
             what = "is paused" if st.state == PAUSED else "needs a rebuild"
             raise ProjectionNotReady(
@@ -319,6 +342,60 @@ def _drop(conn: sqlite3.Connection, projection: Projection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def new_suffix() -> str:
+    """The scratch suffix of one run."""
+    return f"{SCRATCH}_{uuid.uuid4().hex[:12]}"
+
+
+def scratch_tables(conn: sqlite3.Connection) -> list[str]:
+    """Every scratch table in the file (`__rebuild` alone: those of older versions)."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND (name GLOB ? OR name GLOB ?) ORDER BY name",
+            (f"*{SCRATCH}", f"*{SCRATCH}_*"),
+        )
+    ]
+
+
+def orphan_tables(store: Store) -> list[str]:
+    """Scratch tables no running rebuild owns: what a killed rebuild left behind."""
+    names = scratch_tables(store.conn)  # listed first: a rebuild starting later gets new names
+    if not names:
+        return []
+    owner = holder(store.path, REBUILD_LOCK)
+    if owner is None:
+        return names
+    running = owner.detail.get("scratch")
+    if running is None:
+        return []  # a holder that has not said which are its: leave them all
+    return [n for n in names if not n.endswith(running)]
+
+
+def drop_orphans(store: Store) -> list[str]:
+    """Drop the scratch tables a killed run left (their indexes go with them)."""
+    orphans = orphan_tables(store)
+    if orphans:
+        with store.transaction() as conn:
+            for name in orphans:
+                conn.execute(f"DROP TABLE IF EXISTS {_quoted(name)}")
+    return orphans
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def rebuild_lock(store: Store, suffix: str) -> Iterator[None]:
+    """One rebuild or deep validation per file at a time; a second one is refused with a
+    one-line error that names the first. Orphaned scratch tables are dropped on entry."""
+    with hold(store.path, REBUILD_LOCK, detail={"scratch": suffix}):
+        drop_orphans(store)
+        yield
+
+
 def rebuild_into_scratch(
     store: Store,
     names: Sequence[str],
@@ -326,13 +403,16 @@ def rebuild_into_scratch(
     settings: Settings | None = None,
     batch: int = REBUILD_BATCH,
     progress: Callable[[int], None] | None = None,
+    suffix: str | None = None,
 ) -> tuple[list[Projection], int]:
-    """Replay the whole log into fresh `<table>__rebuild` tables; the live views are untouched.
+    """Replay the whole log into fresh `<table>__rebuild_<run>` tables; the live views are
+    untouched. Hold `rebuild_lock` with the same suffix around it.
 
     Returns the scratch projections (their `table_names()` say where the rows are) and the
     position they reached. `drop_scratch` removes them; `swap_in` makes them live.
     """
-    scratch = [make(name, suffix=SCRATCH, settings=settings) for name in names]
+    suffix = suffix or new_suffix()
+    scratch = [make(name, suffix=suffix, settings=settings) for name in names]
     for projection in scratch:
         projection.bulk = True
         projection.defer = True  # the scratch tables are empty and nobody reads them yet
@@ -437,9 +517,15 @@ def rebuild(
     """Replay from position 0 into fresh tables and swap them in; readers see the old view
     until the swap commits."""
     started = time.perf_counter()
-    scratch, position = rebuild_into_scratch(
-        store, names, settings=settings, batch=batch, progress=progress
-    )
-    swap_in(store, scratch, position, batch=batch)
+    suffix = new_suffix()
+    with rebuild_lock(store, suffix):
+        scratch, position = rebuild_into_scratch(
+            store, names, settings=settings, batch=batch, progress=progress, suffix=suffix
+        )
+        try:
+            swap_in(store, scratch, position, batch=batch)
+        except BaseException:
+            drop_scratch(store, scratch)
+            raise
     seconds = time.perf_counter() - started
     return RebuildReport(list(names), store.log.head(), seconds)

@@ -114,6 +114,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "004_sync_runs_interrupted_and_head",
+        (
+            # SQLite cannot change a CHECK constraint in place: the table is rebuilt with
+            # every column it had, plus the process that runs it (so a run whose process
+            # is gone can be marked `interrupted`) and the head of the log it reached (so
+            # a log cut after it is noticed).
+            """CREATE TABLE sync_runs_new (
+                id TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                status TEXT NOT NULL
+                    CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+                counts TEXT NOT NULL DEFAULT '{}',
+                events_appended INTEGER NOT NULL DEFAULT 0,
+                error TEXT,
+                pid INTEGER,
+                host TEXT,
+                head_position INTEGER,
+                head_hash TEXT
+            )""",
+            """INSERT INTO sync_runs_new (id, source, mode, started_at, finished_at, status,
+                counts, events_appended, error)
+               SELECT id, source, mode, started_at, finished_at, status, counts,
+                events_appended, error FROM sync_runs ORDER BY rowid""",
+            "DROP TABLE sync_runs",
+            "ALTER TABLE sync_runs_new RENAME TO sync_runs",
+            # The last run (status), the furthest head (verify), the runs to check at start.
+            "CREATE INDEX sync_runs_by_start ON sync_runs (started_at)",
+            "CREATE INDEX sync_runs_by_head ON sync_runs (head_position)",
+            "CREATE INDEX sync_runs_running ON sync_runs (status) WHERE status = 'running'",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from cqrs_cli.domain.event_types import event_type
 from cqrs_cli.domain.records import OdooRecord, UserRecord
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, Source
+from cqrs_cli.store import sync_runs
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import ExpectedVersion
@@ -220,6 +221,8 @@ class _Run:
         log = self.store.log
         with self.store.transaction() as conn:
             positions = log.append_many(batches) if batches else []
+            if positions:
+                sync_runs.record_progress(conn, self.result.run_id, len(positions))
             if upserts:
                 conn.executemany(
                     "INSERT INTO odoo_raw_data (model, odoo_id, payload, content_hash,"
@@ -381,10 +384,11 @@ def run_sync(
     until = (start - buffer).astimezone(UTC).strftime(ODOO_DT)
     conn = store.conn
     with store.transaction():
-        conn.execute(
-            "INSERT INTO sync_runs (id, source, mode, started_at, status) VALUES (?,?,?,?,?)",
-            (result.run_id, source.name, result.mode, now, "running"),
-        )
+        interrupted = sync_runs.start(conn, result.run_id, source.name, result.mode, now)
+    result.warnings.extend(
+        f"sync run {run_id} had stopped without finishing (its process is gone): marked interrupted"
+        for run_id in interrupted
+    )
     run = _Run(store, source, result, now, progress)
     try:
         for kind in ORDER:

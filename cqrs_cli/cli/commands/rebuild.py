@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -33,7 +34,8 @@ def run(
         )
     with open_for(ctx, write=True, create=False) as store:
         total = store.log.head()
-        if state(ctx).quiet:
+        # A bar only for a person at a terminal: a script's stderr stays plain lines.
+        if state(ctx).quiet or not sys.stderr.isatty():
             report = rebuild(store, names, settings=settings())
         else:
             from rich.progress import Progress

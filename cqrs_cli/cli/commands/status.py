@@ -1,4 +1,4 @@
-"""`cqrs status`: the head of the log and where each view stands."""
+"""`cqrs status`: the head of the log, where each view stands, the last sync run."""
 
 from __future__ import annotations
 
@@ -6,22 +6,45 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, open_for
+from cqrs_cli.app.overview import overview
+from cqrs_cli.cli.context import FORMAT_HELP, info, open_for
 from cqrs_cli.cli.output import check_format, emit_rows
-from cqrs_cli.projections.runner import status
+from cqrs_cli.cli.terminal import say
+from cqrs_cli.projections.runner import SCRATCH
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
+SYNC_FIELDS = ["id", "source", "mode", "status", "started_at", "finished_at", "events", "error"]
 
 
 def run(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
-    """Head position, and each projection's checkpoint, lag, state and error."""
+    """Head position, each projection's checkpoint, lag, state and error, the last sync run,
+    and warnings: a log cut short, scratch tables a killed rebuild left, a rebuild running."""
     check_format(fmt)
     with open_for(ctx) as store:
-        head, found = status(store)
-    rows = [s.as_json() for s in found]
-    emit_rows(
-        rows, COLUMNS, fmt, title=f"head {head}", json_value={"head": head, "projections": rows}
-    )
+        found = overview(store)
+    value = found.as_json()
+    if fmt == "json":
+        emit_rows([], COLUMNS, fmt, json_value=value)
+        return
+    emit_rows(value["projections"], COLUMNS, fmt, title=f"head {found.head}")
+    if fmt == "table":
+        # One run, many fields: a field per line stays readable on a narrow terminal.
+        run = value["last_sync"] or {}
+        rows = [{"field": f, "value": run.get(f)} for f in SYNC_FIELDS] if run else []
+        emit_rows(
+            rows, ["field", "value"], fmt, title="last sync run" if run else "no sync run yet"
+        )
+    for problem in found.problems:
+        say(f"Warning: {problem}")
+    for name, who in found.locks.items():
+        info(ctx, f"Note: {who.describe()} holds the {name} lock")
+    if found.orphans:
+        # Named by run: one killed rebuild leaves a dozen tables with the same suffix.
+        runs = sorted({n[n.rfind(SCRATCH) :] for n in found.orphans})
+        say(
+            f"Warning: {len(found.orphans)} scratch tables left by an interrupted rebuild "
+            f"(*{', *'.join(runs)}; dropped at the next write)"
+        )

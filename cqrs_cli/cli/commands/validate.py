@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +14,7 @@ from cqrs_cli.app.validation import (
     COUNTERS,
     count_checks,
     deep_checks,
+    file_checks,
     invariant_checks,
     parse_expectations,
     projection_checks,
@@ -20,8 +24,22 @@ from cqrs_cli.cli.context import FORMAT_HELP, open_for
 from cqrs_cli.cli.output import check_format, emit_rows
 from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, pick_source
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, EXIT_USAGE, CqrsError
+from cqrs_cli.store.db import StoreError
+from cqrs_cli.store.files import Store
 
 COLUMNS = ["name", "expected", "actual", "ok", "detail"]
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[Store]:
+    """The file for reading; a file SQLite cannot read is a failed check (exit 3)."""
+    try:
+        with open_for(ctx) as store:
+            yield store
+    except StoreError as exc:
+        if isinstance(exc.__cause__, sqlite3.DatabaseError):
+            raise CqrsError(exc.message, exit_code=EXIT_CHECK_FAILED) from exc
+        raise
 
 
 def run(
@@ -62,13 +80,15 @@ def run(
     expected = parse_expectations(expect or [])
     if not against_source and (demo or from_file is not None or url is not None):
         raise CqrsError("a source option needs --against-source", exit_code=EXIT_USAGE)
-    with open_for(ctx) as store:
-        checks = [
-            *count_checks(store.conn, expected),
-            *invariant_checks(store.conn),
-            *projection_checks(store),
-        ]
-    if deep:
+    with opened(ctx) as store:
+        checks = file_checks(store.conn)
+        if all(c.ok for c in checks[:1]):  # a damaged file: the rest would read garbage
+            checks += [
+                *count_checks(store.conn, expected),
+                *invariant_checks(store.conn),
+                *projection_checks(store),
+            ]
+    if deep and checks[0].ok:
         with open_for(ctx, write=True) as store:
             checks += deep_checks(store)
     if against_source:

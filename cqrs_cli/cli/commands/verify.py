@@ -1,23 +1,46 @@
-"""`cqrs verify`: recompute the hash chain."""
+"""`cqrs verify`: is the file sound, its chain intact, its log whole?"""
 
 from __future__ import annotations
+
+import sqlite3
+from typing import Annotated
 
 import typer
 
 from cqrs_cli.cli.context import open_for
 from cqrs_cli.cli.terminal import out
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
-from cqrs_cli.store.chain import verify_chain
+from cqrs_cli.store.db import StoreError
+from cqrs_cli.store.health import FileReport, check_file, parse_head
 
 
-def run(ctx: typer.Context) -> None:
-    """Recompute the hash chain; report OK with the count or the first bad position (exit 3)."""
-    with open_for(ctx) as store:
-        report = verify_chain(store.conn)
+def run(
+    ctx: typer.Context,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            metavar="POSITION:HASH",
+            help="A head printed by an earlier verify: fail unless the log still holds it.",
+        ),
+    ] = None,
+) -> None:
+    """SQLite's integrity check, the hash chain, and the log's head against every record of it
+    (checkpoints, sync runs, --expect). Prints OK and the head, or the problems (exit 3)."""
+    expected = parse_head(expect) if expect is not None else None
+    try:
+        with open_for(ctx) as store:
+            report = check_file(store.conn, expected)
+    except StoreError as exc:
+        if isinstance(exc.__cause__, sqlite3.DatabaseError):  # a SQLite file, unreadable
+            raise CqrsError(exc.message, exit_code=EXIT_CHECK_FAILED) from exc
+        raise
+    except sqlite3.DatabaseError as exc:  # so damaged that opening it failed
+        raise CqrsError(f"the file is damaged: {exc}", exit_code=EXIT_CHECK_FAILED) from exc
     if not report.ok:
-        raise CqrsError(
-            f"chain broken at position {report.bad_position}: {report.reason} "
-            f"({report.count} events before it are intact)",
-            exit_code=EXIT_CHECK_FAILED,
-        )
-    out(f"OK: {report.count} events, hash chain intact")
+        raise CqrsError("; ".join(report.problems), exit_code=EXIT_CHECK_FAILED)
+    out(ok_line(report))
+
+
+def ok_line(report: FileReport) -> str:
+    return f"OK: {report.events} events, hash chain intact, file sound; head {report.head}"
