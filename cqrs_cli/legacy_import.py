@@ -24,7 +24,7 @@ from cqrs_cli.sources.snapshot import SnapshotSource
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.migrations import check_not_newer
-from cqrs_cli.sync import SyncResult, run_sync
+from cqrs_cli.sync import DeletionLimit, SyncResult, run_sync
 from cqrs_cli.validation import Check
 
 SOURCE_NAME = "legacy"
@@ -153,14 +153,14 @@ def backup(db: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC
     return dest
 
 
-def import_into(store: Store, loaded: LegacyImport) -> SyncResult:
+def import_into(store: Store, loaded: LegacyImport, *, allow_deletions: bool = False) -> SyncResult:
     """The sync a `cqrs sync` from the same snapshot would run, under the name `legacy`.
 
     Refused on a file that already holds a real sync (see `refuse_synced`)."""
     refuse_synced(store.conn, store.path)
     source = LegacySource(loaded)
     try:
-        return run_sync(store, source, full=True)
+        return run_sync(store, source, full=True, deletions=DeletionLimit(allowed=allow_deletions))
     finally:
         source.close()
 
@@ -221,7 +221,9 @@ def require_counts(checks: list[Check]) -> None:
         raise CqrsError(f"counts differ after the import: {figures}", exit_code=EXIT_CHECK_FAILED)
 
 
-def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[Check], list[str]]:
+def dry_run(
+    db: Path, loaded: LegacyImport, *, allow_deletions: bool = False
+) -> tuple[SyncResult, list[Check], list[str]]:
     """Run the whole import on a scratch copy of `db` (or an empty file) and throw it away.
 
     `db` itself is only read, through the backup API.
@@ -232,7 +234,7 @@ def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[Check], li
         if exists:
             copy_database(db, scratch)
         with open_store(scratch, write=True) as store:
-            result = import_into(store, loaded)
+            result = import_into(store, loaded, allow_deletions=allow_deletions)
             catch_up(store)
             checks = count_checks(store.conn, loaded)
             lagging = lagging_views(store)

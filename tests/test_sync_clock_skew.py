@@ -116,6 +116,6 @@ def test_cli_warns_about_the_skew(fake: FakeOdoo, tmp_path: Path, real_process: 
         result = runner.invoke(app, ["--db", db, "sync", *args])
         code, err = result.exit_code, result.stderr
     assert code == 0, err
-    warning = [line for line in err.splitlines() if "clock" in line]
-    assert len(warning) == 1 and warning[0].startswith("Warning: ")
+    warning = [line for line in err.splitlines() if line.startswith("Warning: ")]
+    assert len(warning) == 1 and "clock" in warning[0]
     assert "5 min" in warning[0] and "behind" in warning[0]

@@ -114,6 +114,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # Number 4 is taken by another change made at the same time; each migration checks
+    # its own number, so 5 applies alone here and after 4 once both are in.
+    Migration(
+        5,
+        "005_sync_runs_clock_skew",
+        # Seconds this machine's clock was ahead of Odoo's at the run (NULL: no clock).
+        ("ALTER TABLE sync_runs ADD COLUMN clock_skew_seconds REAL",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number
