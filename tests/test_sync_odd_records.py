@@ -174,3 +174,37 @@ def test_odd_ids_from_odoo_are_invalid(
     second = run_sync(store, OdooSource(fake.url, "demo", ADMIN, PASSWORD))
     assert second.counts["crm.lead"].invalid == 1 and second.events_appended == 0
     assert store.log.head() == head
+
+
+def test_true_as_a_group_id_gives_no_rights(tmp_path: Path) -> None:
+    """Every internal user is in group 1 (Internal User): `true` must not stand for it."""
+    data = demo_data()
+    data["ir.model.data"].append(
+        {
+            "id": 107,
+            "module": "sales_team",
+            "name": "group_sale_manager",
+            "model": "res.groups",
+            "res_id": True,
+        }
+    )
+    store = new_store(tmp_path)
+    run_sync(store, SnapshotSource(data))
+    groups = {
+        e.data["record"]["login"]: e.data["record"]["groups"]
+        for e in events(store)
+        if e.type == "OdooUserCreated"
+    }
+    assert groups["vinsha@demo.example"] == ["sales_team.group_sale_salesman"]
+
+
+def test_odd_group_ids_of_a_user_are_invalid(tmp_path: Path) -> None:
+    data = demo_data()
+    vinsha = next(u for u in data["res.users"] if u["id"] == 3)
+    vinsha["groups_id"] = [True, "12"]
+    store = new_store(tmp_path)
+    result = run_sync(store, SnapshotSource(data))
+    assert [(i.model, i.odoo_id, i.field) for i in result.invalid] == [
+        ("res.users", 3, "groups_id")
+    ]
+    assert run_sync(store, SnapshotSource(data)).events_appended == 0
