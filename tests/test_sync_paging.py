@@ -99,3 +99,16 @@ def test_cli_reports_a_stuck_server_in_one_line(fake: FakeOdoo, tmp_path: Path) 
     assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1
     assert "crm.lead" in done.stderr and PASSWORD not in done.stderr
     assert leads_written(tmp_path / "c.db") == 0
+
+
+def test_one_source_serves_several_runs_with_fresh_listings(fake: FakeOdoo, tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    src = source(fake)
+    run_sync(store, src)
+    new = fake.create("crm.lead", {"name": "Later", "user_id": 4, "stage_id": 1})
+    fake.unlink("crm.lead", 9)
+    for full in (False, True):
+        result = run_sync(store, src, full=full)
+        expected = (1, 1) if not full else (0, 0)
+        assert (result.counts["crm.lead"].created, result.counts["crm.lead"].deleted) == expected
+    assert str(new) in {e.stream_id for e in events(store) if e.stream_type == "crm.lead"}

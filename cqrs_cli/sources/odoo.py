@@ -134,8 +134,6 @@ class OdooSource:
         self.url = parse_url(url)
         self.timeout = timeout
         self.id_page_size = id_page_size
-        # One listing per (model, domain) per run: the deletion check and the read share it.
-        self._listings: dict[tuple[str, str], list[Any]] = {}
         self.database = database
         self.user = user
         self.cursor_key = f"odoo {self.url}/{database}"
@@ -203,9 +201,6 @@ class OdooSource:
     def _listing(self, model: str, domain: Domain) -> list[Any]:
         """Every id matching `domain`, each once, in Odoo's order, as Odoo sent them (an odd
         id too: reading it back reports its record invalid)."""
-        key = (model, json.dumps(domain, default=str))
-        if key in self._listings:
-            return self._listings[key]
         target = self._model(model)
         ids: list[Any] = []
         seen: set[tuple[type, Any]] = set()
@@ -229,7 +224,6 @@ class OdooSource:
             if len(page) < self.id_page_size:
                 break
             last = _advance(model, page, last)
-        self._listings[key] = ids
         return ids
 
     def search_read(
