@@ -365,8 +365,8 @@ class FakeOdoo:
         wanted = [n[2] for n in nodes if isinstance(n, list) and n[0] == "id" and n[1] == "in"]
         if wanted and all(isinstance(w, list) and all(type(i) is int for i in w) for w in wanted):
             # Reading a list of ids (as Odoo does with its index): only those records.
-            known = set(ids)
-            ids = sorted({i for i in wanted[0] if i in known})
+            table_ids = self.tables[ALIASES.get(model, model)]
+            ids = sorted({i for i in wanted[0] if i in table_ids})
         start = 0
         by_id = (order or "id").strip() in ("id", "id asc", "id ASC")
         if by_id:

@@ -202,8 +202,7 @@ class OdooSource:
         """Every id matching `domain`, each once, in Odoo's order, as Odoo sent them (an odd
         id too: reading it back reports its record invalid)."""
         target = self._model(model)
-        ids: list[Any] = []
-        seen: set[tuple[type, Any]] = set()
+        pages: list[list[Any]] = []
         last = 0
         while True:
             page = self._list(
@@ -212,19 +211,21 @@ class OdooSource:
                 [[*domain, ("id", ">", last)]],
                 {"limit": self.id_page_size, "order": "id", "context": CONTEXT},
             )
-            for entry in page:
-                if not isinstance(entry, str | int | float | bool):
-                    raise SourceError(
-                        f"Odoo sent a malformed answer reading {model}: search listed "
-                        f"{type(entry).__name__} where an id belongs"
-                    )
-                if (type(entry), entry) not in seen:
-                    seen.add((type(entry), entry))
-                    ids.append(entry)
+            pages.append(page)
             if len(page) < self.id_page_size:
                 break
             last = _advance(model, page, last)
-        return ids
+        listed = [entry for page in pages for entry in page]
+        if all(is_id(entry) for entry in listed):  # what Odoo sends: plain ids
+            return list(dict.fromkeys(listed))
+        for entry in listed:
+            if not isinstance(entry, str | int | float | bool):
+                raise SourceError(
+                    f"Odoo sent a malformed answer reading {model}: search listed "
+                    f"{type(entry).__name__} where an id belongs"
+                )
+        # Each once, telling "7" from 7 and true from 1.
+        return list({(type(e), e): e for e in listed}.values())
 
     def search_read(
         self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
@@ -247,7 +248,10 @@ class OdooSource:
                 yield page
 
     def search_ids(self, model: str, domain: Domain) -> list[int]:
-        named = {denoted_id(i) for i in self._listing(model, domain)}
+        listed = self._listing(model, domain)
+        if all(is_id(i) for i in listed):
+            return sorted(listed)
+        named = {denoted_id(i) for i in listed}
         return sorted(i for i in named if i is not None)
 
     def clock_skew(self) -> float | None:
@@ -281,21 +285,25 @@ class OdooSource:
 
 def _advance(model: str, page: list[Any], last: int) -> int:
     """The paging bound after `page`; every id on it must lie beyond `last`."""
-    named = [denoted_id(i) for i in page]
-    numbers = [n for n in named if n is not None]
-    if not numbers or any(n <= last for n in numbers):
-        low = min(numbers, default=None)
+    numbers = page if all(is_id(i) for i in page) else [denoted_id(i) for i in page]
+    named = [n for n in numbers if n is not None]
+    low = min(named, default=None)
+    if low is None or low <= last:
         raise SourceError(
             f"Odoo's list of {model} ids does not advance (a page starting at id {low} "
             f"after id {last}): the server or a proxy ignores `id > last` paging; "
             f"no {model} record was written"
         )
-    return max(numbers)
+    return max(named)
 
 
 def _check_asked(model: str, chunk: list[Any], page: Any) -> None:
     """Every record of `page` is one of the ids asked for (an odd id may come back as the
     id it names), so an answer that ignores `id in` cannot slip in other records."""
+    if all(is_id(i) for i in chunk):  # what Odoo sends: plain ids, every one asked for
+        plain = set(chunk)
+        if all(type(r) is dict and is_id(r.get("id")) and r["id"] in plain for r in page):
+            return
     asked = {(type(i), i) for i in chunk}
     named = {denoted_id(i) for i in chunk} - {None}
     for record in page:
