@@ -208,3 +208,14 @@ def test_odd_group_ids_of_a_user_are_invalid(tmp_path: Path) -> None:
         ("res.users", 3, "groups_id")
     ]
     assert run_sync(store, SnapshotSource(data)).events_appended == 0
+
+
+def test_twins_on_a_page_boundary_stay_together(tmp_path: Path) -> None:
+    data = demo_data()
+    twin = dict(data["crm.lead"][9], name="Another copy of record 10")
+    data["crm.lead"].append(twin)
+    pages = list(SnapshotSource(data).search_read("crm.lead", [], ["name"], page_size=10))
+    assert [len(p) for p in pages] == [11, 10, 5]
+    result = run_sync(new_store(tmp_path), SnapshotSource(data), page_size=10)
+    assert result.counts["crm.lead"].invalid == 2
+    assert [(i.odoo_id, i.field) for i in result.invalid] == [(10, "id")]

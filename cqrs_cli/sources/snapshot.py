@@ -85,8 +85,9 @@ class SnapshotSource:
         for i, record in enumerate(valid):
             page.append(record)
             # Copies of one id stay on one page, so the sync sees them together.
-            last = i + 1 == len(valid) or valid[i + 1]["id"] != record["id"]
-            if len(page) >= page_size and last:
+            if len(page) >= page_size and (
+                i + 1 == len(valid) or valid[i + 1]["id"] != record["id"]
+            ):
                 yield page
                 page = []
         for record in odd:

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from cqrs_cli.event_types import event_type
-from cqrs_cli.odoo_ids import denoted_id, is_id, odd_id_reason
+from cqrs_cli.odoo_ids import MAX_ID, denoted_id, is_id, odd_id_reason
 from cqrs_cli.records import OdooRecord, UserRecord
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, Source
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
@@ -328,16 +328,17 @@ class _Run:
         staged: dict[int, tuple[str, str | None, bool]] = {}
         # Copies of one id in one read: no way to tell the right one, so none is taken.
         # A source keeps copies on one page (Source.search_read).
-        counted: Counter[int] = Counter()
-        for raw in page:
-            rid = raw.get("id")
-            if is_id(rid):
-                counted[rid] += 1
-        twins = {i: n for i, n in counted.items() if n > 1}
+        ids = [raw.get("id") for raw in page]
+        valid: list[int] = [i for i in ids if type(i) is int]
+        twins: dict[int, int] = {}
+        if len(set(valid)) != len(valid):
+            twins = {i: n for i, n in Counter(valid).items() if n > 1}
         seen = 0
-        for raw in page:
+        for raw, rid in zip(page, ids, strict=True):
             seen += 1
-            if self._odd(model, raw, twins, present):
+            if type(rid) is int and 0 < rid <= MAX_ID and rid not in twins:
+                present.add(rid)  # the usual case, inline: 100,000s of records
+            elif self._odd(model, raw, twins, present):
                 counts.invalid += 1
                 continue
             record = self._normalize(kind, raw)
