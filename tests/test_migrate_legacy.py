@@ -437,3 +437,18 @@ def test_the_library_refuses_too(tmp_path: Path) -> None:
         with pytest.raises(CqrsError, match="already holds a sync from demo"):
             import_into(store, load_legacy(DATA, USERS))
         assert store.log.head() == head
+
+
+def test_problem_lines_never_print_a_secret_in_a_real_process(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text(
+        '{"name": "A", "odoo_user_id": "x", "pwd": {"$binary": {"base64": "U0VDUkVU"}}}\n'
+        '{"name": "B", "odoo_user_id": 4, "api_key": {"$numberLong": "K3YVALUE"}}\n'
+        '{"name": "C", "token": ["T0KEN1", {"deep": "T0KEN2"}], "odoo_user_id": \n'
+    )
+    done = run_cli("--db", str(tmp_path / "c.db"), "migrate", "legacy", "--users", str(users))
+    assert done.returncode == 1
+    problems = [line for line in done.stderr.splitlines() if line.startswith("Problem: ")]
+    assert len(problems) == 3
+    for secret in ("U0VDUkVU", "K3YVALUE", "T0KEN1", "T0KEN2"):
+        assert secret not in done.stderr
