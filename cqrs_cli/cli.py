@@ -30,10 +30,11 @@ from cqrs_cli.commands import (
 )
 from cqrs_cli.commands.common import AppState
 from cqrs_cli.errors import EXIT_ERROR, CqrsError
+from cqrs_cli.terminal import out, say
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"Error: {message}", file=sys.stderr)
+    say(f"Error: {message}")
     raise typer.Exit(code)
 
 
@@ -78,7 +79,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"cqrs {__version__}")
+        out(f"cqrs {__version__}")
         raise typer.Exit()
 
 

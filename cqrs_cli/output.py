@@ -1,21 +1,38 @@
-"""Rendering for the CLI: data to stdout as a rich table, JSON, CSV or a tabulate format."""
+"""Rendering for the CLI: data to stdout as a rich table, JSON, CSV or a tabulate format.
+
+Tables (rich and tabulate) show data through cqrs_cli.terminal: literally, control
+characters made visible. JSON and CSV carry the data exactly as it is.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.terminal import console, out, shown, text
 
 BUILTIN_FORMATS = ("table", "json", "csv")
+# tabulate formats that write cells unescaped into a markup language: data would be obeyed.
+RAW_FORMATS = {"unsafehtml": "html", "latex_raw": "latex"}
+# JSON escapes C0 itself; DEL and C1 are escaped too, so the JSON a terminal shows cannot
+# drive it while a JSON reader still gets the exact strings back.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
 
 
 def check_format(fmt: str) -> str:
     if fmt in BUILTIN_FORMATS:
         return fmt
+    if fmt in RAW_FORMATS:
+        raise CqrsError(
+            f"format {fmt} would let the data write {RAW_FORMATS[fmt]} markup; "
+            f"use {RAW_FORMATS[fmt]}, which escapes it",
+            exit_code=EXIT_USAGE,
+        )
     from tabulate import tabulate_formats
 
     if fmt not in tabulate_formats:
@@ -28,8 +45,8 @@ def check_format(fmt: str) -> str:
 
 
 def emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
+    encoded = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) + "\n")
 
 
 def _cell(value: Any) -> str:
@@ -57,16 +74,31 @@ def emit_rows(
         writer.writerow(columns)
         writer.writerows([_cell(r.get(c)) for c in columns] for r in rows)
     elif fmt == "table":
-        from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title, show_lines=False)
+        table = Table(title=None if title is None else text(title, "table.title"))
         for column in columns:
-            table.add_column(column)
+            table.add_column(text(column), justify=_align(rows, column))
         for r in rows:
-            table.add_row(*(_cell(r.get(c)) for c in columns))
-        Console().print(table)
+            table.add_row(*(text(_cell(r.get(c))) for c in columns))
+        console().print(table)
     else:
         from tabulate import tabulate
 
-        print(tabulate([[_cell(r.get(c)) for c in columns] for r in rows], columns, tablefmt=fmt))
+        # No number parsing: it would rewrite text that looks like a number ("1e5", "007").
+        out(
+            tabulate(
+                [[shown(_cell(r.get(c))) for c in columns] for r in rows],
+                [shown(c) for c in columns],
+                tablefmt=fmt,
+                disable_numparse=True,
+                colalign=[_align(rows, c) for c in columns],
+            )
+        )
+
+
+def _align(rows: Sequence[dict[str, Any]], column: str) -> Literal["left", "right"]:
+    """Numbers to the right, as a column of figures reads."""
+    values = [r.get(column) for r in rows if r.get(column) is not None]
+    numeric = values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    return "right" if numeric else "left"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from cqrs_cli.errors import CqrsError
+from cqrs_cli.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.numbers import whole_number
 from cqrs_cli.projections.access_matrix import AccessMatrix
 from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.metrics import DashboardMetrics
@@ -28,32 +29,42 @@ def prepare(store: Store, names: Sequence[str], settings: Settings | None = None
 
 
 def resolve_user(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
-    """DESIGN.md §8: Odoo id, exact login or name, else a unique case-insensitive prefix."""
+    """The one synced user `text` names (docs/access.md, "Naming the user").
+
+    Steps, each only when the one before found nobody: an Odoo id or an exact login; the
+    exact names together with the login prefixes; the name prefixes (case-insensitive).
+    Several users at one step are refused, never guessed between, so nobody can take a
+    name over by renaming themself.
+    """
     users = [
         {"id": r[0], "login": r[1], "name": r[2]}
         for r in conn.execute("SELECT user_id, login, name FROM user_profiles ORDER BY user_id")
     ]
     wanted = text.strip()
-    if wanted.isdigit():
-        found = [u for u in users if u["id"] == int(wanted)]
-        if found:
-            return found[0]
-    for key in ("login", "name"):
-        exact = [u for u in users if u[key] == wanted]
-        if len(exact) == 1:
-            return exact[0]
-        if len(exact) > 1:
-            raise UnknownUser(f"{text!r} is ambiguous: {_logins(exact)}")
+    if not wanted:
+        raise CqrsError("--as needs a user: an Odoo id, a login or a name", exit_code=EXIT_USAGE)
     low = wanted.casefold()
-    found = [
-        u
-        for u in users
-        if u["login"].casefold().startswith(low) or (u["name"] or "").casefold().startswith(low)
-    ]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise UnknownUser(f"{text!r} is ambiguous: {_logins(found)}")
+    number = whole_number(wanted)
+
+    def login(u: dict[str, Any]) -> str:
+        return str(u["login"]).casefold()
+
+    def name(u: dict[str, Any]) -> str:
+        return str(u["name"] or "").casefold()
+
+    steps: tuple[Callable[[dict[str, Any]], bool], ...] = (
+        lambda u: u["id"] == number or login(u) == low,
+        lambda u: name(u) == low or login(u).startswith(low),
+        lambda u: name(u).startswith(low),
+    )
+    for matches in steps:
+        found = [u for u in users if matches(u)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UnknownUser(
+                f"{text!r} is ambiguous: {_logins(found)}; give the exact login or the id"
+            )
     if not users:
         raise UnknownUser(f"no user matches {text!r}: no users synced yet")
     raise UnknownUser(f"no user matches {text!r}; known logins: {_logins(users)}")

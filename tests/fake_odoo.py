@@ -124,7 +124,7 @@ class Fault:
     no_result (a 200 answer without "result"), stuck_pages (the server, or a proxy,
     ignores every `id` leaf of the domain: paging by `id > last` gets the first page again
     and again), no_records (every search matches nothing, as record rules do for an
-    account that lost its rights)."""
+    account that lost its rights), odoo_error (Odoo's error object named below)."""
 
     kind: str
     model: str | None = None
@@ -132,6 +132,9 @@ class Fault:
     skip: int = 0  # matching calls let through before the fault fires
     times: int = 1
     delay: float = 5.0  # for "slow"
+    # For "odoo_error": Odoo's error object with this exception name and message.
+    error: str = "odoo.exceptions.UserError"
+    message: str = ""
 
 
 @dataclass
@@ -477,6 +480,8 @@ class FakeOdoo:
                 )
             if fault and fault.kind == "access_denied":
                 raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
+            if fault and fault.kind == "odoo_error":
+                raise OdooError(fault.error, fault.message)
             if call == "context_get":
                 return {"lang": "en_US", "tz": "UTC", "uid": uid}, fault
             if ALIASES.get(model, model) not in SCHEMA:

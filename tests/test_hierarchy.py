@@ -1,4 +1,4 @@
-"""The org chart rules of DESIGN.md §6 on small hand-made charts."""
+"""The org chart rules of docs/access.md on small hand-made charts."""
 
 from __future__ import annotations
 
@@ -50,3 +50,33 @@ def test_a_cycle_ends_and_is_reported() -> None:
     assert h.below[10] == [20, 30] and h.below[20] == [10, 30]
     assert h.in_cycle == {10, 20, 30}
     assert h.manager_of[10] == 30 and h.manager_of[40] is None
+
+
+def test_only_the_chosen_employee_stands_for_its_user() -> None:
+    # 30 moved from 10's team to 20's: the archived old record 3 still sits under 10, and
+    # an employee (5) still hangs below that old record.
+    moved = chart(
+        emp(1, 10, None),
+        emp(2, 20, None),
+        emp(3, 30, 1, active=False),
+        emp(4, 30, 2),
+        emp(5, 50, 3),
+    )
+    h = build(users(10, 20, 30, 50), moved)
+    assert h.employee_of[30] == 4
+    assert h.manager_of[30] == 20 and h.direct[20] == [30] and h.below[20] == [30]
+    # Record 3 counts as an employee without a user: no manager for 50, and 10 reaches
+    # 50 through it but never 30.
+    assert h.manager_of[50] is None
+    assert h.direct[10] == [] and h.below[10] == [50]
+    assert h.direct[30] == [] and h.below[30] == []
+
+
+def test_a_wrongly_linked_employee_gives_nobody_access() -> None:
+    # Record 7 belongs to someone else but was linked to user 60, whose own record is 6.
+    wrong = chart(emp(1, 10, None), emp(6, 60, None), emp(7, 60, 1), emp(8, 80, 7))
+    h = build(users(10, 60, 80), wrong)
+    assert h.employee_of[60] == 6
+    assert h.below[10] == [80]  # through record 7, which counts as having no user
+    assert 60 not in h.below[10] and h.direct[10] == []
+    assert h.manager_of[80] is None and h.direct[60] == [] and h.below[60] == []

@@ -129,7 +129,9 @@ def test_status_json(db: Path) -> None:
     ("name", "expected"),
     [
         ("nobody", "no user matches 'nobody'; known logins: admin, vinsha"),
-        ("m", "'m' is ambiguous: admin, mitchell, marc"),
+        # Logins starting with "m" are the candidates; "Mitchell Admin", a name that only
+        # starts with it, is not.
+        ("m", "'m' is ambiguous: mitchell, marc;"),
     ],
 )
 def test_user_resolution_errors(db: Path, name: str, expected: str) -> None:

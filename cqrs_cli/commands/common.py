@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
 from cqrs_cli.store.files import Store, open_store
+from cqrs_cli.terminal import say
 
 
 @dataclass
@@ -25,9 +25,9 @@ def state(ctx: typer.Context) -> AppState:
 
 
 def info(ctx: typer.Context, message: str) -> None:
-    """A message for the person at the terminal: stderr, silenced by --quiet."""
+    """A message line for the person at the terminal: stderr, silenced by --quiet."""
     if not state(ctx).quiet:
-        print(message, file=sys.stderr)
+        say(message)
 
 
 def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = None) -> Store:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cqrs_cli.commands.common import FORMAT_HELP, open_for
+from cqrs_cli.commands.numbers import number_option
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.store.log import RecordedEvent
@@ -37,8 +38,21 @@ def run(
     types: Annotated[
         list[str] | None, typer.Option("--type", help="Only events of this type (repeatable).")
     ] = None,
-    after: Annotated[int, typer.Option("--after", min=0, help="Only positions after N.")] = 0,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N events.")] = None,
+    after: Annotated[
+        int,
+        typer.Option(
+            "--after",
+            parser=number_option("--after", 0),
+            metavar="N",
+            help="Only positions after N.",
+        ),
+    ] = 0,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", parser=number_option("--limit", 1), metavar="N", help="At most N events."
+        ),
+    ] = None,
     newest: Annotated[bool, typer.Option("--newest", help="Newest first.")] = False,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:

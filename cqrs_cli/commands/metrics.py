@@ -10,6 +10,7 @@ from cqrs_cli.commands.common import FORMAT_HELP
 from cqrs_cli.commands.reading import AS_HELP, open_current, person, settings
 from cqrs_cli.output import check_format, emit_json, emit_rows
 from cqrs_cli.queries import metrics_of
+from cqrs_cli.terminal import console, text
 
 VIEWS = ("user_profiles", "dashboard_metrics")
 FIGURES = ("pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities")
@@ -42,28 +43,30 @@ def run(
 
 
 def _draw(value: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    screen = console()
     for scope in ("own", "team"):
         figs = value[scope]
         if figs is None:
             continue
-        summary = Table(title=f"{value['user']['login']}: {scope}")
+        summary = Table(title=text(f"{value['user']['login']}: {scope}", "table.title"))
         for key in FIGURES:
             summary.add_column(key)
         summary.add_row(
             *(f"{figs[k]:,.2f}" if isinstance(figs[k], float) else str(figs[k]) for k in FIGURES)
         )
-        console.print(summary)
+        screen.print(summary)
         top = max((row["value"] for row in figs["by_stage"]), default=0.0) or 1.0
-        bars = Table(title="by stage", show_header=True)
+        bars = Table(title=text("by stage", "table.title"), show_header=True)
         for column in ("stage", "count", "value", ""):
             bars.add_column(column)
         for row in figs["by_stage"]:
             width = round(BAR_WIDTH * row["value"] / top) if row["value"] > 0 else 0
             bars.add_row(
-                row["stage"] or "(no stage)", str(row["count"]), f"{row['value']:,.2f}", "█" * width
+                text(row["stage"] or "(no stage)"),
+                str(row["count"]),
+                f"{row['value']:,.2f}",
+                "█" * width,
             )
-        console.print(bars)
+        screen.print(bars)

@@ -15,6 +15,7 @@ from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
 from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.store.db import connect
 from cqrs_cli.store.migrations import LATEST, check_not_newer, status
+from cqrs_cli.terminal import say
 
 # The legacy importer (pydantic, the sync engine) loads only when `migrate legacy` runs.
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def legacy(
     loaded = load_legacy(data, users)
     # Listed even with --quiet: each one is data that is not imported as it stands.
     for problem in loaded.problems:
-        print(f"Problem: {problem}", file=sys.stderr)
+        say(f"Problem: {problem}")
     li.refuse_problems(loaded, skip=skip_problems)
     backup: Path | None = None
     if dry_run:

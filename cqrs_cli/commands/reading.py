@@ -14,7 +14,10 @@ from cqrs_cli.projections.base import DEFAULT_TTL, Settings
 from cqrs_cli.queries import prepare, resolve_user
 from cqrs_cli.store.files import Store
 
-AS_HELP = "The user: Odoo id, login, name, or a unique prefix of a login or name."
+AS_HELP = (
+    "The user: Odoo id or exact login; else an exact name or the start of a login, else the"
+    " start of a name, when only one user fits (see docs/access.md)."
+)
 TTL_ENV = "CQRS_CACHE_TTL"
 
 

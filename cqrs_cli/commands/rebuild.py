@@ -11,6 +11,7 @@ from cqrs_cli.commands.reading import settings
 from cqrs_cli.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.runner import rebuild
+from cqrs_cli.terminal import console
 
 
 def run(
@@ -35,10 +36,9 @@ def run(
         if state(ctx).quiet:
             report = rebuild(store, names, settings=settings())
         else:
-            from rich.console import Console
             from rich.progress import Progress
 
-            with Progress(console=Console(stderr=True), transient=True) as bar:
+            with Progress(console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task(f"rebuilding {', '.join(names)}", total=total or 1)
                 report = rebuild(
                     store, names, settings=settings(), progress=lambda n: bar.advance(task, n)

@@ -11,6 +11,7 @@ import typer
 from cqrs_cli.commands.common import FORMAT_HELP, info, open_for, state
 from cqrs_cli.commands.odoo_options import Database, Password, Timeout, Url, User, pick_source
 from cqrs_cli.output import check_format, emit_rows
+from cqrs_cli.terminal import console, shown
 
 # The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
 # start-up, and so every read command, does not pay for them.
@@ -51,7 +52,6 @@ class RichProgress:
     """One progress bar per model on stderr: records read of the records to read."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -63,11 +63,11 @@ class RichProgress:
 
         self._bar = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=console(stderr=True),
             transient=True,
         )
         self._tasks: dict[str, Any] = {}
@@ -80,7 +80,7 @@ class RichProgress:
         self._bar.stop()
 
     def start(self, model: str, total: int | None) -> None:
-        self._tasks[model] = self._bar.add_task(f"sync {model}", total=total)
+        self._tasks[model] = self._bar.add_task(shown(f"sync {model}"), total=total)
 
     def advance(self, model: str, records: int) -> None:
         self._bar.advance(self._tasks[model], records)

@@ -10,6 +10,7 @@ from cqrs_cli.commands.common import FORMAT_HELP, info
 from cqrs_cli.commands.reading import open_current, settings
 from cqrs_cli.output import check_format, emit_rows
 from cqrs_cli.queries import profiles
+from cqrs_cli.terminal import console, text
 
 VIEWS = ("user_profiles",)
 JSON_FIELDS = (
@@ -60,16 +61,18 @@ def run(
 
 
 def _tree(found: list[dict[str, Any]]) -> None:
-    from rich.console import Console
+    from rich.text import Text
     from rich.tree import Tree
 
     by_id = {p["id"]: p for p in found}
 
-    def label(p: dict[str, Any]) -> str:
-        archived = " [dim](archived)[/dim]" if not p["active"] else ""
-        return f"{p['name']} [bold]{p['login']}[/bold] ({p['access']}){archived}"
+    def label(p: dict[str, Any]) -> Text:
+        parts = [text(p["name"]), text(" "), text(p["login"], "bold"), text(f" ({p['access']})")]
+        if not p["active"]:
+            parts.append(text(" (archived)", "dim"))
+        return Text.assemble(*parts)
 
-    root = Tree("org chart")
+    root = Tree(text("org chart"))
     drawn: set[int] = set()
 
     def grow(node: Tree, p: dict[str, Any]) -> None:
@@ -85,4 +88,4 @@ def _tree(found: list[dict[str, Any]]) -> None:
     for p in found:  # users only reachable through a loop
         if p["id"] not in drawn:
             grow(root, p)
-    Console().print(root)
+    console().print(root)

@@ -7,6 +7,7 @@ import typer
 from cqrs_cli.commands.common import open_for
 from cqrs_cli.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.store.chain import verify_chain
+from cqrs_cli.terminal import out
 
 
 def run(ctx: typer.Context) -> None:
@@ -19,4 +20,4 @@ def run(ctx: typer.Context) -> None:
             f"({report.count} events before it are intact)",
             exit_code=EXIT_CHECK_FAILED,
         )
-    print(f"OK: {report.count} events, hash chain intact")
+    out(f"OK: {report.count} events, hash chain intact")

@@ -1,4 +1,4 @@
-"""`user_access_matrix`: who can see which opportunity, and why (DESIGN.md §6).
+"""`user_access_matrix`: who can see which opportunity, and why (docs/access.md).
 
 `user_access_matrix` holds one row per user (their access, companies, cache state);
 `user_access_rows` holds the visible set of each salesperson as an indexed
@@ -43,7 +43,7 @@ REASONS = ("own", "subordinate", "unassigned", "administrator", "all_documents")
 
 class AccessMatrix(OrgProjection):
     name = "user_access_matrix"
-    version = 1
+    version = 2  # 2: only a user's own employee stands for them, Settings is no sales access
     mirror_table = "uam_records"
     tables: ClassVar[dict[str, str]] = {
         "user_access_matrix": """(

@@ -1,4 +1,4 @@
-"""The org chart of DESIGN.md §6, computed from plain user and employee records.
+"""The org chart and sales access of docs/access.md, from plain user and employee records.
 
 The hierarchy is the employee tree (`parent_id`), archived employees included. Every
 function here is pure so the views and the tests share one definition of "manager" and
@@ -16,9 +16,8 @@ Record = Mapping[str, Any]
 SALESMAN = "sales_team.group_sale_salesman"
 ALL_LEADS = "sales_team.group_sale_salesman_all_leads"
 SALE_MANAGER = "sales_team.group_sale_manager"
-SYSTEM = "base.group_system"
 
-# The access a user gets from their groups, strongest first (DESIGN.md §6).
+# The access a user gets from their groups, strongest first (docs/access.md).
 ADMINISTRATOR = "administrator"
 ALL_DOCUMENTS = "all_documents"
 OWN_DOCUMENTS = "own_documents"
@@ -30,7 +29,9 @@ def access_of(user: Record) -> str:
     if not user.get("active", True):
         return NO_ACCESS
     groups = set(user.get("groups") or ())
-    if groups & {SALE_MANAGER, SYSTEM}:
+    # Only the sales groups open crm.lead (Odoo's crm/security/ir.model.access.csv):
+    # base.group_system (Settings) is synced and shown but gives no sales access.
+    if SALE_MANAGER in groups:
         return ADMINISTRATOR
     if ALL_LEADS in groups:
         return ALL_DOCUMENTS
@@ -74,10 +75,13 @@ def build(users: Mapping[int, Record], employees: Mapping[int, Record]) -> Hiera
         kids.sort()
 
     def user_of(emp_id: int | None) -> int | None:
+        """The user an employee stands for: only a user's own (chosen) employee does. Any
+        other record linked to the same user (an old one left in a former team, a wrongly
+        linked one) counts as an employee without a user, so it gives nobody the user."""
         if emp_id is None or emp_id not in employees:
             return None
         uid = employees[emp_id].get("user_id")
-        return uid if uid in users else None
+        return uid if uid is not None and employee_of.get(uid) == emp_id else None
 
     h = Hierarchy(employee_of=employee_of)
     for uid in users:

@@ -1,4 +1,4 @@
-"""`dashboard_metrics`: pipeline figures per user, own and team (DESIGN.md §6).
+"""`dashboard_metrics`: pipeline figures per user, own and team (docs/access.md for "team").
 
 Events mark users dirty; a user's row is recomputed when read while dirty or older than
 the TTL. Sums use `math.fsum` (correctly rounded, independent of row order), so a
@@ -83,7 +83,7 @@ def figures(
 
 class DashboardMetrics(OrgProjection):
     name = "dashboard_metrics"
-    version = 1
+    version = 2  # 2: only a user's own employee stands for them (docs/access.md)
     mirrored = ("res.users", "hr.employee", "crm.stage")
     mirror_table = "dm_records"
     tables: ClassVar[dict[str, str]] = {

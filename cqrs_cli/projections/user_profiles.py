@@ -31,12 +31,11 @@ COLUMNS = (
     "company_ids",
     "in_cycle",
 )
-ADMIN_GROUPS = frozenset({hierarchy.SALE_MANAGER, hierarchy.SYSTEM})
 
 
 class UserProfiles(OrgProjection):
     name = "user_profiles"
-    version = 1
+    version = 2  # 2: only a user's own employee stands for them, Settings is no sales access
     mirrored = ("res.users", "hr.employee", "crm.team", "crm.team.member")
     mirror_table = "up_records"
     tables: ClassVar[dict[str, str]] = {
@@ -95,7 +94,7 @@ class UserProfiles(OrgProjection):
                     "access": hierarchy.access_of(user),
                     "is_salesman": int(hierarchy.SALESMAN in groups),
                     "is_all_documents": int(hierarchy.ALL_LEADS in groups),
-                    "is_sales_admin": int(bool(ADMIN_GROUPS & set(groups))),
+                    "is_sales_admin": int(hierarchy.SALE_MANAGER in groups),
                     "company_id": user.get("company_id"),
                     "company_ids": dumps(sorted(user.get("company_ids") or [])),
                     "in_cycle": int(uid in h.in_cycle),
