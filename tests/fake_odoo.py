@@ -120,9 +120,13 @@ class OdooError(Exception):
 
 @dataclass
 class Fault:
-    """Breaks matching calls. kind: http500, malformed, slow, access_error, access_denied."""
+    """Breaks matching calls. kind: http500, malformed, slow, access_error, access_denied,
+    no_result (a 200 answer without "result"), stuck_pages (the server, or a proxy,
+    ignores every `id` leaf of the domain: paging by `id > last` gets the first page again
+    and again), no_records (every search matches nothing, as record rules do for an
+    account that lost its rights), odoo_error (Odoo's error object named below)."""
 
-    kind: str  # also "no_result": a 200 answer without "result"; "odoo_error": see below
+    kind: str
     model: str | None = None
     method: str | None = None
     skip: int = 0  # matching calls let through before the fault fires
@@ -149,6 +153,11 @@ class FakeOdoo:
         self.denied: set[str] = set()  # models raising AccessError
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str, int]] = []  # (model, method, records returned)
+        self.requests: list[tuple[str, bytes]] = []  # (path, body) of every HTTP request
+        # model → {id: the value answers show instead}, as a patched server or a proxy
+        # rewriting answers would; domains naming that value find the record again.
+        self.shown_ids: dict[str, dict[int, Any]] = {}
+        # Odoo's clock minus ours: write_date and the HTTP Date header both follow it.
         self.clock_offset = timedelta(0)
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -352,7 +361,15 @@ class FakeOdoo:
             and not (mentions_active)
         ):
             nodes.append(["active", "=", True])
+        shown = self.shown_ids.get(ALIASES.get(model, model), {})
+        if shown:
+            nodes = [self._real_ids(n, shown) for n in nodes]
         ids = self._ids[ALIASES.get(model, model)]
+        wanted = [n[2] for n in nodes if isinstance(n, list) and n[0] == "id" and n[1] == "in"]
+        if wanted and all(isinstance(w, list) and all(type(i) is int for i in w) for w in wanted):
+            # Reading a list of ids (as Odoo does with its index): only those records.
+            table_ids = self.tables[ALIASES.get(model, model)]
+            ids = sorted({i for i in wanted[0] if i in table_ids})
         start = 0
         by_id = (order or "id").strip() in ("id", "id asc", "id ASC")
         if by_id:
@@ -376,6 +393,22 @@ class FakeOdoo:
                 )
         return out[offset : offset + limit if limit else None]
 
+    @staticmethod
+    def _real_ids(node: Any, shown: dict[int, Any]) -> Any:
+        """An `id` leaf naming shown values names the records behind them."""
+        if not (isinstance(node, list) and node[0] == "id"):
+            return node
+        back = {(type(v), v): k for k, v in shown.items()}
+        right = node[2]
+        if isinstance(right, list):
+            right = [back.get((type(v), v), v) if _hashable(v) else v for v in right]
+        elif _hashable(right):
+            right = back.get((type(right), right), right)
+        return [node[0], node[1], right]
+
+    def _shown(self, model: str, rid: int) -> Any:
+        return self.shown_ids.get(ALIASES.get(model, model), {}).get(rid, rid)
+
     def _read(
         self, model: str, recs: list[dict[str, Any]], fields: list[str] | None
     ) -> list[dict[str, Any]]:
@@ -386,7 +419,7 @@ class FakeOdoo:
                 raise OdooError("builtins.ValueError", f"Invalid field {f!r} on model {model!r}")
         out = []
         for rec in recs:
-            row = {"id": rec["id"]}
+            row = {"id": self._shown(model, rec["id"])}
             for f in wanted:
                 row[f] = (
                     self._name_of(model, rec["id"])
@@ -458,9 +491,11 @@ class FakeOdoo:
                     "odoo.exceptions.AccessError",
                     f"You are not allowed to access '{model}' records.",
                 )
-            return self._model_call(model, call, rest, kwargs), fault
+            return self._model_call(model, call, rest, kwargs, fault), fault
 
-    def _model_call(self, model: str, call: str, args: list[Any], kw: dict[str, Any]) -> Any:
+    def _model_call(
+        self, model: str, call: str, args: list[Any], kw: dict[str, Any], fault: Fault | None
+    ) -> Any:
         context = kw.pop("context", {}) or {}
         if call == "fields_get":
             return {
@@ -480,6 +515,15 @@ class FakeOdoo:
             )
         params = dict(zip(names[call], args, strict=False))
         params.update(kw)
+        if fault and fault.kind == "stuck_pages" and call != "read":
+            params["domain"] = [
+                t
+                for t in params.get("domain") or []
+                if not (isinstance(t, list | tuple) and len(t) == 3 and t[0] == "id")
+            ]
+        if fault and fault.kind == "no_records":
+            self.calls.append((model, call, 0))
+            return 0 if call == "search_count" else []
         if call == "read":
             table = self._table(model)
             recs = [table[i] for i in params["ids"] if i in table]
@@ -496,7 +540,7 @@ class FakeOdoo:
         )
         self.calls.append((model, call, len(found)))
         if call == "search":
-            return [r["id"] for r in found]
+            return [self._shown(model, r["id"]) for r in found]
         if call == "search_count":
             return len(found)
         return self._read(model, found, params.get("fields"))
@@ -509,6 +553,11 @@ class FakeOdoo:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 return None
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                # The Date header tells Odoo's time, as a real server with that clock would.
+                moment = time.time() if timestamp is None else timestamp
+                return super().date_time_string(moment + fake.clock_offset.total_seconds())
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -535,6 +584,7 @@ class FakeOdoo:
             self._server = None
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        self.requests.append((handler.path, body))
         try:
             request = json.loads(body or b"{}")
         except ValueError:
@@ -597,6 +647,10 @@ class FakeOdoo:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | None)
 
 
 def demo_fake(loader: Callable[[], dict[str, list[dict[str, Any]]]]) -> FakeOdoo:

@@ -779,3 +779,60 @@ def test_loading_is_deterministic(sample: LegacyImport) -> None:
 def test_problem_is_printable() -> None:
     assert str(Problem("u.json", None, 3, "bad")) == "u.json[3]: bad"
     assert str(Problem("u.json", 4, 3, "bad", "{}")) == "u.json:4: bad ({})"
+
+
+# --- secrets in excerpts ------------------------------------------------------------------
+
+SECRETS = ["SECRETB64", "PWDVAL", "TOKVAL", "KEYVAL", "HUNTER2", "NESTED1", "NESTED2", "AUTHVAL"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"hashed_password": {"$binary": {"base64": "SECRETB64", "subType": "00"}}},
+        {"pwd": "PWDVAL", "name": "Ann"},
+        {"x": {"token": ["TOKVAL"], "api-key": "KEYVAL"}},
+        {"apiKey": {"inner": {"deep": "KEYVAL"}}, "Password": "HUNTER2"},
+        {"secrets": [{"a": "NESTED1"}, ["NESTED2"]]},
+        {"Authorization": "Bearer AUTHVAL", "passwd": "HUNTER2"},
+        {"image": {"$binary": {"base64": "SECRETB64", "subType": "00"}}},
+    ],
+)
+def test_excerpts_mask_secret_keys_whatever_the_value(value: dict[str, Any]) -> None:
+    for shown in (excerpt(value), excerpt(json.dumps(value)), excerpt(json.dumps(value)[:-1])):
+        assert not any(s in shown for s in SECRETS), shown
+
+
+def test_excerpts_keep_the_rest() -> None:
+    shown = excerpt('{"name": "Ann", "pwd": {"$binary": {"base64": "SECRETB64"}}, "role": "x"')
+    assert "SECRETB64" not in shown and '"Ann"' in shown and '"role"' in shown
+
+
+def test_problems_never_show_a_secret(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "_id": {"$oid": "65a1f0c2e4b0000000000c01"},
+                        "name": "A",
+                        "odoo_user_id": 3,
+                        "hashed_password": {"$binary": {"base64": "SECRETB64", "subType": "00"}},
+                    }
+                ),
+                json.dumps(
+                    {"name": "B", "odoo_user_id": 4, "password": {"$numberLong": "HUNTER2"}}
+                ),
+                json.dumps({"name": "C", "odoo_user_id": 5, "api_key": {"$date": "KEYVAL"}}),
+                '{"name": "D", "token": {"$binary": {"base64": "TOKVAL"}}, "pwd": "PWDVAL"',
+                json.dumps({"role": "x", "odoo_user_id": "no", "secret": ["NESTED1", "NESTED2"]}),
+            ]
+        )
+        + "\n"
+    )
+    result = load_legacy(None, users)
+    assert len(result.problems) >= 5
+    for problem in result.problems:
+        shown = str(problem)
+        assert not any(s in shown for s in SECRETS), shown

@@ -21,7 +21,7 @@ from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.compare import VOLATILE, materialize
 from cqrs_cli.projections.runner import catch_up
 from cqrs_cli.store.files import open_store
-from tests.conftest import run_cli
+from tests.conftest import demo_data, run_cli
 
 SAMPLES = Path(__file__).parent / "legacy"
 DATA = SAMPLES / "data_lake_serving.json"
@@ -390,3 +390,65 @@ def test_legacy_sample_gives_the_same_views_as_the_equivalent_snapshot_file(tmp_
             b = runner.invoke(app, ["--db", str(via_file), *command])
             assert a.exit_code == b.exit_code == 0, a.output + b.output
             assert json.loads(a.stdout) == json.loads(b.stdout), (login, command)
+
+
+# --- a synced file -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_file_holding_a_real_sync_is_refused_untouched(tmp_path: Path, dry_run: bool) -> None:
+    db = tmp_path / "cqrs.db"
+    assert runner.invoke(app, ["--db", str(db), "sync", "--demo"]).exit_code == 0
+    files = sorted(p.name for p in tmp_path.iterdir())
+    before = digest(db)
+    result = legacy(db, *SAMPLE, *(["--dry-run"] if dry_run else []))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    line = result.stderr
+    assert line.startswith("Error: ") and line.count("\n") == 1
+    assert "already holds a sync from demo" in line
+    assert "fresh file" in line and "then sync" in line
+    assert digest(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == files  # no backup, no scratch
+
+
+def test_a_file_synced_after_a_legacy_import_is_refused_in_a_real_process(tmp_path: Path) -> None:
+    db = tmp_path / "cqrs.db"
+    assert run_cli("--db", str(db), "migrate", "legacy", *SAMPLE).returncode == 0
+    snap = tmp_path / "odoo.json"
+    snap.write_text(json.dumps(demo_data()))
+    # The sample and the demo number their opportunities differently: all of them change.
+    synced = run_cli("--db", str(db), "sync", "--from-file", str(snap), "--allow-deletions")
+    assert synced.returncode == 0, synced.stderr
+    before = digest(db)
+    again = run_cli("--db", str(db), "migrate", "legacy", *SAMPLE)
+    assert again.returncode == 1
+    assert again.stderr.count("\n") == 1 and "already holds a sync from file" in again.stderr
+    assert digest(db) == before and backups(db) == []
+
+
+def test_the_library_refuses_too(tmp_path: Path) -> None:
+    from cqrs_cli.sources.snapshot import demo_source
+    from cqrs_cli.sync import run_sync
+
+    with open_store(tmp_path / "cqrs.db", write=True) as store:
+        run_sync(store, demo_source())
+        head = store.log.head()
+        with pytest.raises(CqrsError, match="already holds a sync from demo"):
+            import_into(store, load_legacy(DATA, USERS))
+        assert store.log.head() == head
+
+
+def test_problem_lines_never_print_a_secret_in_a_real_process(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text(
+        '{"name": "A", "odoo_user_id": "x", "pwd": {"$binary": {"base64": "U0VDUkVU"}}}\n'
+        '{"name": "B", "odoo_user_id": 4, "api_key": {"$numberLong": "K3YVALUE"}}\n'
+        '{"name": "C", "token": ["T0KEN1", {"deep": "T0KEN2"}], "odoo_user_id": \n'
+    )
+    done = run_cli("--db", str(tmp_path / "c.db"), "migrate", "legacy", "--users", str(users))
+    assert done.returncode == 1
+    problems = [line for line in done.stderr.splitlines() if line.startswith("Problem: ")]
+    assert len(problems) == 3
+    for secret in ("U0VDUkVU", "K3YVALUE", "T0KEN1", "T0KEN2"):
+        assert secret not in done.stderr

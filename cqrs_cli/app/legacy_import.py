@@ -18,13 +18,13 @@ from pathlib import Path
 from cqrs_cli.app.validation import Check
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import LegacyImport
-from cqrs_cli.legacy.source import LegacySource
+from cqrs_cli.legacy.source import SOURCE_NAME, LegacySource
 from cqrs_cli.projections.runner import CURRENT, catch_up, status
 from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.migrations import check_not_newer
-from cqrs_cli.sync import SyncResult, run_sync
+from cqrs_cli.sync import DeletionLimit, SyncResult, run_sync
 
 SKIP_FLAG = "--skip-problems"
 BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
@@ -41,19 +41,56 @@ def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
 
 
 def check_existing(db: Path) -> bool:
-    """Whether `db` exists; an existing file must be a cqrs file this version can read.
+    """Whether `db` exists; an existing file must be a cqrs file this version can read,
+    holding no sync but legacy imports.
 
-    Checked before anything is written, so a foreign or newer file gets no backup and no
-    scratch copy, only the usual one-line error.
+    Checked before anything is written, so a foreign or newer file, or one already synced
+    from Odoo, gets no backup and no scratch copy, only the usual one-line error.
     """
     if not db.exists():
         return False
     conn = connect(db)
     try:
         check_not_newer(conn, db)
+        refuse_synced(conn, db)
     finally:
         conn.close()
     return True
+
+
+def refuse_synced(conn: sqlite3.Connection, db: Path) -> None:
+    """A legacy export is older than what a real sync wrote: importing it over that would
+    revert records to their legacy content and mark the ones it lacks deleted, and later
+    incremental syncs would not repair them (nothing changed in Odoo since)."""
+    source = synced_from(conn)
+    if source is not None:
+        raise CqrsError(
+            f"{db} already holds a sync from {source}: a legacy import would revert it to "
+            "the older legacy data. Import into a fresh file first (cqrs --db NEW.db "
+            "migrate legacy ...), then sync that file"
+        )
+
+
+def synced_from(conn: sqlite3.Connection) -> str | None:
+    """The source of a sync other than a legacy import recorded in the file, if any."""
+    tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "sync_runs" in tables:
+        # A run that appended nothing still moved cursors and vouched for the data.
+        row = conn.execute(
+            "SELECT source FROM sync_runs WHERE source != ? ORDER BY started_at LIMIT 1",
+            (SOURCE_NAME,),
+        ).fetchone()
+        if row:
+            return str(row[0])
+    if "events" in tables:
+        row = conn.execute(
+            "SELECT json_extract(metadata, '$.source') FROM events"
+            " WHERE json_extract(metadata, '$.source') IS NOT ? LIMIT 1",
+            (SOURCE_NAME,),
+        ).fetchone()
+        if row:
+            return str(row[0])
+    return None
 
 
 def backup_path(db: Path, now: datetime) -> Path:
@@ -78,11 +115,14 @@ def backup(db: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC
     return dest
 
 
-def import_into(store: Store, loaded: LegacyImport) -> SyncResult:
-    """The sync a `cqrs sync` from the same snapshot would run, under the name `legacy`."""
+def import_into(store: Store, loaded: LegacyImport, *, allow_deletions: bool = False) -> SyncResult:
+    """The sync a `cqrs sync` from the same snapshot would run, under the name `legacy`.
+
+    Refused on a file that already holds a real sync (see `refuse_synced`)."""
+    refuse_synced(store.conn, store.path)
     source = LegacySource(loaded)
     try:
-        return run_sync(store, source, full=True)
+        return run_sync(store, source, full=True, deletions=DeletionLimit(allowed=allow_deletions))
     finally:
         source.close()
 
@@ -143,7 +183,9 @@ def require_counts(checks: list[Check]) -> None:
         raise CqrsError(f"counts differ after the import: {figures}", exit_code=EXIT_CHECK_FAILED)
 
 
-def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[Check], list[str]]:
+def dry_run(
+    db: Path, loaded: LegacyImport, *, allow_deletions: bool = False
+) -> tuple[SyncResult, list[Check], list[str]]:
     """Run the whole import on a scratch copy of `db` (or an empty file) and throw it away.
 
     `db` itself is only read, through the backup API.
@@ -154,7 +196,7 @@ def dry_run(db: Path, loaded: LegacyImport) -> tuple[SyncResult, list[Check], li
         if exists:
             copy_database(db, scratch)
         with open_store(scratch, write=True) as store:
-            result = import_into(store, loaded)
+            result = import_into(store, loaded, allow_deletions=allow_deletions)
             catch_up(store)
             checks = count_checks(store.conn, loaded)
             lagging = lagging_views(store)

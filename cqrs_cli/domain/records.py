@@ -15,7 +15,17 @@ import typing
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
+
+from cqrs_cli.domain.odoo_ids import MAX_ID
 
 _ODOO_DT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:?00)?$")
 
@@ -31,6 +41,11 @@ def _utc(value: str) -> str:
 
 
 UtcDateTime = Annotated[str, AfterValidator(_utc)]
+# Ids and references: integers only (not "4", 4.0 or true, which Python takes for 1) that
+# fit SQLite, so an odd value is an invalid record instead of a churning or crashing one.
+OdooId = Annotated[int, Strict(), Field(gt=0, le=MAX_ID)]
+Integer = Annotated[int, Strict(), Field(ge=-MAX_ID - 1, le=MAX_ID)]
+Number = Annotated[float, Strict(), AllowInfNan(False)]  # an int is fine, true / "3" / inf not
 
 
 def _accepts(annotation: Any, kind: type) -> bool:
@@ -65,7 +80,7 @@ class OdooRecord(BaseModel):
     FIELDS: ClassVar[tuple[str, ...]]
     MANY2ONE: ClassVar[frozenset[str]] = frozenset()
 
-    id: int = Field(gt=0)
+    id: OdooId
     write_date: UtcDateTime | None = None
 
     @model_validator(mode="before")
@@ -110,8 +125,8 @@ class UserRecord(OdooRecord):
     email: str | None = None
     active: bool = True
     share: bool = False
-    company_id: int | None = None
-    company_ids: list[int] = Field(default_factory=list)
+    company_id: OdooId | None = None
+    company_ids: list[OdooId] = Field(default_factory=list)
     # XML ids of the user's groups among the ones that decide visibility (sorted), e.g.
     # "sales_team.group_sale_salesman", "sales_team.group_sale_salesman_all_leads",
     # "sales_team.group_sale_manager", "base.group_system". Resolved by the sync.
@@ -125,10 +140,10 @@ class EmployeeRecord(OdooRecord):
     MANY2ONE = frozenset({"user_id", "parent_id", "company_id"})
 
     name: str
-    user_id: int | None = None
-    parent_id: int | None = None
+    user_id: OdooId | None = None
+    parent_id: OdooId | None = None
     active: bool = True
-    company_id: int | None = None
+    company_id: OdooId | None = None
     work_email: str | None = None
 
 
@@ -139,9 +154,9 @@ class TeamRecord(OdooRecord):
     MANY2ONE = frozenset({"user_id", "company_id"})
 
     name: str
-    user_id: int | None = None  # team leader
+    user_id: OdooId | None = None  # team leader
     active: bool = True
-    company_id: int | None = None
+    company_id: OdooId | None = None
 
 
 class TeamMemberRecord(OdooRecord):
@@ -150,8 +165,8 @@ class TeamMemberRecord(OdooRecord):
     FIELDS = ("crm_team_id", "user_id", "active", "write_date")
     MANY2ONE = frozenset({"crm_team_id", "user_id"})
 
-    crm_team_id: int
-    user_id: int
+    crm_team_id: OdooId
+    user_id: OdooId
     active: bool = True
 
 
@@ -162,10 +177,10 @@ class StageRecord(OdooRecord):
     MANY2ONE = frozenset({"team_id"})
 
     name: str
-    sequence: int = 0
+    sequence: Integer = 0
     is_won: bool = False
     fold: bool = False
-    team_id: int | None = None
+    team_id: OdooId | None = None
 
 
 class AccountRecord(OdooRecord):
@@ -178,8 +193,8 @@ class AccountRecord(OdooRecord):
     email: str | None = None
     is_company: bool = False
     active: bool = True
-    company_id: int | None = None
-    parent_id: int | None = None
+    company_id: OdooId | None = None
+    parent_id: OdooId | None = None
 
 
 class OpportunityRecord(OdooRecord):
@@ -206,13 +221,13 @@ class OpportunityRecord(OdooRecord):
     name: str
     type: str = "opportunity"
     active: bool = True  # lost opportunities are archived
-    stage_id: int | None = None
-    user_id: int | None = None  # salesperson
-    team_id: int | None = None
-    partner_id: int | None = None  # the account
-    company_id: int | None = None
-    expected_revenue: float = 0.0
-    probability: float = Field(default=0.0, ge=0, le=100)
+    stage_id: OdooId | None = None
+    user_id: OdooId | None = None  # salesperson
+    team_id: OdooId | None = None
+    partner_id: OdooId | None = None  # the account
+    company_id: OdooId | None = None
+    expected_revenue: Number = 0.0
+    probability: Number = Field(default=0.0, ge=0, le=100)
     date_deadline: str | None = None
     date_closed: UtcDateTime | None = None
     create_date: UtcDateTime | None = None

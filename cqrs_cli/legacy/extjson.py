@@ -26,13 +26,21 @@ ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OID = re.compile(r"^[0-9a-fA-F]{24}$")
 _EXCERPT_LEN = 120
-# Keys whose values must never reach a report: the old app's users collection held
-# password hashes and tokens next to the fields we import.
-_SECRET_KEY = re.compile(r"pass|secret|token|api_?key|hash|salt|otp|session", re.IGNORECASE)
-_SECRET_IN_TEXT = re.compile(
-    r'("[^"]*(?:pass|secret|token|api_?key|hash|salt|otp|session)[^"]*"\s*:\s*)'
-    r'("(?:[^"\\]|\\.)*"|[^,}\]\s]+)',
-    re.IGNORECASE,
+_MASK = "***"
+# Keys whose values must never reach a report, whatever the value's shape (text, number,
+# object, array, an Extended JSON wrapper): the old app's users collection held password
+# hashes and tokens next to the fields we import. Masking a harmless field too is fine.
+_SECRET_WORDS = (
+    r"pass|pwd|secret|token|api[-_ ]?key|auth(?!or(?!iz))|credential|private|hash|salt|otp|session"
+    r"|cookie|signature|bearer"
+)
+_SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
+# `"key":` in raw text (a line that is not valid JSON, so was never parsed).
+_KEY_IN_TEXT = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
+# `key=value` / `key: value` outside JSON (a connection string in a note) and escaped JSON
+# inside a JSON string (`\"pwd\": \"...\"`); values already masked are left alone.
+_SECRET_ASSIGNMENT = re.compile(
+    rf"((?:{_SECRET_WORDS})[\w.-]*(?:\\?\")?\s*[=:]\s*)(?!\")[^\s,;&}}\]]+", re.IGNORECASE
 )
 
 
@@ -80,18 +88,82 @@ class Document:
 
 
 def excerpt(value: Any) -> str:
-    """A one-line, truncated rendering of `value` with secret-looking keys masked."""
-    text = value if isinstance(value, str) else json.dumps(_mask(value), default=str)
-    text = _SECRET_IN_TEXT.sub(r'\1"***"', " ".join(text.split()))
+    """A one-line, truncated rendering of `value` with secrets masked.
+
+    The value of every key that looks secret is masked whatever its shape, nested
+    objects and arrays included, and so is every `$binary` payload; in text that is not
+    valid JSON (a malformed line) the same keys are found and their values skipped as
+    JSON would delimit them, up to the end of the text when it is cut short.
+    """
+    text = _mask_text(value) if isinstance(value, str) else json.dumps(_mask(value), default=str)
+    text = " ".join(text.split())
     return text if len(text) <= _EXCERPT_LEN else text[: _EXCERPT_LEN - 3] + "..."
+
+
+def _secret(key: object) -> bool:
+    return key == "$binary" or _SECRET_KEY.search(str(key)) is not None
 
 
 def _mask(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: "***" if _SECRET_KEY.search(str(k)) else _mask(v) for k, v in value.items()}
+        return {k: _MASK if _secret(k) else _mask(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v) for v in value]
+    if isinstance(value, str):
+        return _mask_text(value)  # a JSON document or a `key=value` list kept as text
     return value
+
+
+def _mask_text(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    while (found := _KEY_IN_TEXT.search(text, pos)) is not None:
+        out.append(text[pos : found.end()])
+        pos = found.end()
+        if _secret(found.group(1)):
+            out.append(f'"{_MASK}"')
+            pos = _value_end(text, pos)
+    out.append(text[pos:])
+    return _SECRET_ASSIGNMENT.sub(rf"\g<1>{_MASK}", "".join(out))
+
+
+def _value_end(text: str, pos: int) -> int:
+    """Where the JSON value starting at `pos` ends (the end of `text` when cut short)."""
+    if pos >= len(text):
+        return pos
+    if text[pos] == '"':
+        return _string_end(text, pos)
+    if text[pos] in "{[":
+        depth = 0
+        while pos < len(text):
+            char = text[pos]
+            if char == '"':
+                pos = _string_end(text, pos)
+                continue
+            if char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return pos + 1
+            pos += 1
+        return pos
+    while pos < len(text) and text[pos] not in ",}] \t\r\n":
+        pos += 1
+    return pos
+
+
+def _string_end(text: str, pos: int) -> int:
+    """Just past the JSON string opening at `pos` (escapes honoured)."""
+    pos += 1
+    while pos < len(text):
+        if text[pos] == "\\":
+            pos += 2
+            continue
+        if text[pos] == '"':
+            return pos + 1
+        pos += 1
+    return pos
 
 
 # --- values ---------------------------------------------------------------------------
@@ -105,7 +177,17 @@ def decode(value: Any) -> Any:
         return value
     if len(value) >= 1 and all(isinstance(k, str) and k.startswith("$") for k in value):
         return _wrapper(value)
-    return {k: decode(v) for k, v in value.items()}
+    return {k: _decode_item(k, v) for k, v in value.items()}
+
+
+def _decode_item(key: str, value: Any) -> Any:
+    try:
+        return decode(value)
+    except ExtJsonError:
+        if not _secret(key):
+            raise
+        # The reason would quote the value: a secret must not reach the report that way.
+        raise ExtJsonError(f"the value of {key!r} is not valid Extended JSON (not shown)") from None
 
 
 def _wrapper(value: dict[str, Any]) -> Any:

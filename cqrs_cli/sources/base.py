@@ -15,6 +15,7 @@ Domain = list[Any]
 Raw = dict[str, Any]
 
 PAGE_SIZE = 1000  # Odoo-friendly page: big enough to amortize a round trip, small per request
+ID_PAGE_SIZE = 5000  # ids are tiny: fewer round trips when listing them
 
 
 class SourceError(CqrsError):
@@ -38,11 +39,14 @@ class Source(Protocol):
     def search_read(
         self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
     ) -> Iterator[list[Raw]]:
-        """Matching records (archived ones too) in pages ordered by id."""
+        """Matching records (archived ones too) in pages ordered by id, records with an odd
+        id (docs/sync.md) last. Copies of one id are never split between two pages. Raises
+        SourceError before the first page when the records cannot be listed whole."""
         ...
 
-    def search_ids(self, model: str, domain: Domain, *, page_size: int = PAGE_SIZE) -> list[int]:
-        """Ids of every matching record, archived ones too."""
+    def search_ids(self, model: str, domain: Domain) -> list[int]:
+        """Ids of every matching record, archived ones too, each once, sorted; an odd id
+        counts for the record it still names (`odoo_ids.denoted_id`)."""
         ...
 
     def search_count(self, model: str, domain: Domain) -> int:
@@ -53,6 +57,11 @@ class Source(Protocol):
         """Whether the source holds `model` at all. A model it does not hold is left as it
         is in the file (a snapshot without teams says nothing about teams), while a model
         it holds with no records means they are all gone."""
+        ...
+
+    def clock_skew(self) -> float | None:
+        """Seconds this machine's clock is ahead of the source's (negative: behind), or
+        None when the source has no clock (a snapshot) or it could not be read."""
         ...
 
     def close(self) -> None: ...

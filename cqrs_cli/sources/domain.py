@@ -27,14 +27,21 @@ def _value(record: Raw, field: str) -> Any:
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
+    try:
+        return _compare_values(op, left, right)
+    except TypeError:
+        return False  # an odd value (text where a number is expected) matches nothing
+
+
+def _compare_values(op: str, left: Any, right: Any) -> bool:
     if op in ("=", "=="):
         return bool(left == right)
     if op in ("!=", "<>"):
         return bool(left != right)
     if op == "in":
-        return left in right
+        return _member(left, right)
     if op == "not in":
-        return left not in right
+        return not _member(left, right)
     if left is False or left is None:
         return False  # Odoo: an empty value never satisfies an ordering comparison
     if op == "<":
@@ -46,6 +53,12 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op == ">=":
         return bool(left >= right)
     raise ValueError(f"unsupported domain operator {op!r}")
+
+
+def _member(left: Any, right: Any) -> bool:
+    if type(left) is bool:  # `True in [1]` holds in Python; in Odoo a boolean is no id
+        return any(r is left for r in right)
+    return left in right
 
 
 def _leaf(term: Any) -> Predicate:

@@ -1,24 +1,41 @@
 """The live Odoo source, through odoorpc's JSON-RPC client.
 
-Only `execute_kw` with `search_read` / `search` and explicit field lists (DESIGN.md §4):
+Only `execute_kw` with `search_read` / `search` and explicit field lists (docs/sync.md):
 `browse()` and `env.user` read every field and break on Odoo 16+. Every call carries
 `active_test: False` so archived users and lost opportunities are seen.
+
+Records are read in two steps: first the ids (`search`, paged by `id > last`, every page
+checked to advance), then the records by pages of those ids (`search_read` with `id in`,
+every answer checked to hold only ids it was asked for). A server or proxy that ignores
+the paging cannot loop the sync, and is caught before the first record of the model is
+handed over, so nothing of that model is written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import logging
 import socket
+import time
 import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
-from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, SourceAccessError, SourceError
+from cqrs_cli.domain.odoo_ids import denoted_id, is_id
+from cqrs_cli.sources.base import (
+    ID_PAGE_SIZE,
+    PAGE_SIZE,
+    Domain,
+    Raw,
+    SourceAccessError,
+    SourceError,
+)
 
 # odoorpc logs every request at DEBUG, password included (it only hides a `password`
 # key, while login and execute_kw pass it positionally). Keep that logger quiet whatever
@@ -110,10 +127,13 @@ class OdooSource:
         password: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        id_page_size: int = ID_PAGE_SIZE,
     ) -> None:
         import odoorpc
 
         self.url = parse_url(url)
+        self.timeout = timeout
+        self.id_page_size = id_page_size
         self.database = database
         self.user = user
         self.cursor_key = f"odoo {self.url}/{database}"
@@ -178,42 +198,127 @@ class OdooSource:
             )
         return result
 
-    def search_read(
-        self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
-    ) -> Iterator[list[Raw]]:
+    def _listing(self, model: str, domain: Domain) -> list[Any]:
+        """Every id matching `domain`, each once, in Odoo's order, as Odoo sent them (an odd
+        id too: reading it back reports its record invalid)."""
         target = self._model(model)
+        pages: list[list[Any]] = []
         last = 0
         while True:
-            page: list[Raw] = self._list(
-                target,
-                "search_read",
-                [[*domain, ("id", ">", last)]],
-                {"fields": list(fields), "limit": page_size, "order": "id", "context": CONTEXT},
-            )
-            if not page:
-                return
-            yield page
-            if len(page) < page_size:
-                return
-            last = max(int(r["id"]) for r in page)
-
-    def search_ids(self, model: str, domain: Domain, *, page_size: int = PAGE_SIZE) -> list[int]:
-        target = self._model(model)
-        ids: list[int] = []
-        last = 0
-        size = max(page_size, 5000)  # ids are tiny: fewer round trips
-        while True:
-            page: list[int] = self._list(
+            page = self._list(
                 target,
                 "search",
                 [[*domain, ("id", ">", last)]],
-                {"limit": size, "order": "id", "context": CONTEXT},
+                {"limit": self.id_page_size, "order": "id", "context": CONTEXT},
             )
-            ids.extend(page)
-            if len(page) < size:
-                return ids
-            last = max(page)
+            pages.append(page)
+            if len(page) < self.id_page_size:
+                break
+            last = _advance(model, page, last)
+        listed = [entry for page in pages for entry in page]
+        if all(is_id(entry) for entry in listed):  # what Odoo sends: plain ids
+            return list(dict.fromkeys(listed))
+        for entry in listed:
+            if not isinstance(entry, str | int | float | bool):
+                raise SourceError(
+                    f"Odoo sent a malformed answer reading {model}: search listed "
+                    f"{type(entry).__name__} where an id belongs"
+                )
+        # Each once, telling "7" from 7 and true from 1.
+        return list({(type(e), e): e for e in listed}.values())
+
+    def search_read(
+        self, model: str, domain: Domain, fields: Sequence[str], *, page_size: int = PAGE_SIZE
+    ) -> Iterator[list[Raw]]:
+        listing = self._listing(model, domain)  # whole before the first page is handed over
+        target = self._model(model)
+        valid = sorted(i for i in listing if is_id(i))
+        odd = [i for i in listing if not is_id(i)]
+        chunks = [valid[i : i + page_size] for i in range(0, len(valid), page_size)]
+        chunks += [odd[i : i + page_size] for i in range(0, len(odd), page_size)]
+        for chunk in chunks:
+            page: list[Raw] = self._list(
+                target,
+                "search_read",
+                [[*domain, ("id", "in", chunk)]],
+                {"fields": list(fields), "order": "id", "context": CONTEXT},
+            )
+            _check_asked(model, chunk, page)
+            if page:
+                yield page
+
+    def search_ids(self, model: str, domain: Domain) -> list[int]:
+        listed = self._listing(model, domain)
+        if all(is_id(i) for i in listed):
+            return sorted(listed)
+        named = {denoted_id(i) for i in listed}
+        return sorted(i for i in named if i is not None)
+
+    def clock_skew(self) -> float | None:
+        """Seconds our clock is ahead of Odoo's, from the Date header of an answer to the
+        same small request odoorpc starts with. Nothing secret is sent."""
+        request = urllib.request.Request(
+            f"{self.url}/web/webclient/version_info",
+            data=b'{"jsonrpc": "2.0", "method": "call", "params": {}}',
+            headers={"Content-Type": "application/json"},
+        )
+        before = time.time()
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                date = answer.headers.get("Date")
+        except urllib.error.HTTPError as exc:  # an error page still tells the time
+            date = exc.headers.get("Date") if exc.headers else None
+        except (OSError, HTTPException, ValueError):
+            return None
+        after = time.time()
+        try:
+            server = email.utils.parsedate_to_datetime(str(date)).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return None
+        # The header is cut to the second: on average the answer left half a second later.
+        return (before + after) / 2 - (server + 0.5)
 
     def close(self) -> None:
         with contextlib.suppress(*self._rpc_errors):
             self._odoo.logout()
+
+
+def _advance(model: str, page: list[Any], last: int) -> int:
+    """The paging bound after `page`; every id on it must lie beyond `last`."""
+    numbers = page if all(is_id(i) for i in page) else [denoted_id(i) for i in page]
+    named = [n for n in numbers if n is not None]
+    low = min(named, default=None)
+    if low is None or low <= last:
+        raise SourceError(
+            f"Odoo's list of {model} ids does not advance (a page starting at id {low} "
+            f"after id {last}): the server or a proxy ignores `id > last` paging; "
+            f"no {model} record was written"
+        )
+    return max(named)
+
+
+def _check_asked(model: str, chunk: list[Any], page: Any) -> None:
+    """Every record of `page` is one of the ids asked for (an odd id may come back as the
+    id it names), so an answer that ignores `id in` cannot slip in other records."""
+    if all(is_id(i) for i in chunk):  # what Odoo sends: plain ids, every one asked for
+        plain = set(chunk)
+        if all(type(r) is dict and is_id(r.get("id")) and r["id"] in plain for r in page):
+            return
+    asked = {(type(i), i) for i in chunk}
+    named = {denoted_id(i) for i in chunk} - {None}
+    for record in page:
+        if not isinstance(record, dict):
+            raise SourceError(
+                f"Odoo sent a malformed answer reading {model}: a record is "
+                f"{type(record).__name__}, not an object"
+            )
+        rid = record.get("id")
+        if isinstance(rid, str | int | float | bool) and (
+            (type(rid), rid) in asked or denoted_id(rid) in named
+        ):
+            continue
+        shown = repr(rid) if len(repr(rid)) <= 40 else repr(rid)[:37] + "..."
+        raise SourceError(
+            f"Odoo answered {model} records it was not asked for (id {shown}): the server "
+            f"or a proxy ignores the ids of the request; that answer was not written"
+        )

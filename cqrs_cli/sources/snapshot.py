@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+from cqrs_cli.domain.odoo_ids import denoted_id, is_id
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, SourceError
 from cqrs_cli.sources.domain import compile_domain
 
@@ -30,6 +30,12 @@ class SnapshotSource:
         for model, records in data.items():
             if not isinstance(records, list | tuple):
                 raise SourceError(f"snapshot: {model} must be a list of records")
+            for index, record in enumerate(records):
+                if not isinstance(record, dict):
+                    raise SourceError(
+                        f"snapshot: {model}[{index}] must be a record (a JSON object), "
+                        f"not {type(record).__name__}"
+                    )
         self.name = name
         self.cursor_key = name  # unused: a snapshot is always read whole
         self._data = data
@@ -52,7 +58,8 @@ class SnapshotSource:
         return model in self._data or FALLBACK_MODELS.get(model, "") in self._data
 
     def search_count(self, model: str, domain: Domain) -> int:
-        return len(self.search_ids(model, domain))
+        match = compile_domain(domain)
+        return sum(1 for r in self._records(model) if match(r))
 
     def _records(self, model: str) -> Sequence[Raw]:
         if model in self._data:
@@ -65,38 +72,42 @@ class SnapshotSource:
     ) -> Iterator[list[Raw]]:
         match = compile_domain(domain)
         wanted = ("id", *fields)
-        # Only the asked fields, as Odoo answers; a copy also keeps the caller's dict safe.
-        page: list[Raw] = []
-        records = self._records(model)
-        valid = sorted(self._valid(model), key=_id)
-        # Records without an integer id go last: the sync reports them as invalid.
-        broken = [r for r in records if isinstance(r, dict) and not isinstance(r.get("id"), int)]
-        for record in [*valid, *broken]:
+        valid: list[Raw] = []
+        odd: list[Raw] = []  # records with an odd id: the sync reports them invalid
+        for record in self._records(model):
             if match(record):
-                page.append({f: record[f] for f in wanted if f in record})
-                if len(page) >= page_size:
-                    yield page
-                    page = []
+                # Only the asked fields, as Odoo answers; a copy also keeps the caller's dict.
+                (valid if is_id(record.get("id")) else odd).append(
+                    {f: record[f] for f in wanted if f in record}
+                )
+        valid.sort(key=lambda r: int(r["id"]))
+        page: list[Raw] = []
+        for i, record in enumerate(valid):
+            page.append(record)
+            # Copies of one id stay on one page, so the sync sees them together.
+            if len(page) >= page_size and (
+                i + 1 == len(valid) or valid[i + 1]["id"] != record["id"]
+            ):
+                yield page
+                page = []
+        for record in odd:
+            page.append(record)
+            if len(page) >= page_size:
+                yield page
+                page = []
         if page:
             yield page
 
-    def search_ids(self, model: str, domain: Domain, *, page_size: int = PAGE_SIZE) -> list[int]:
+    def search_ids(self, model: str, domain: Domain) -> list[int]:
         match = compile_domain(domain)
-        return sorted(_id(r) for r in self._valid(model) if match(r))
+        ids = {denoted_id(r.get("id")) for r in self._records(model) if match(r)}
+        return sorted(i for i in ids if i is not None)
 
-    def _valid(self, model: str) -> Iterator[Raw]:
-        # A record without an integer id cannot count as present for the deletion diff.
-        for record in self._records(model):
-            if isinstance(record, dict) and isinstance(record.get("id"), int):
-                yield record
+    def clock_skew(self) -> float | None:
+        return None  # a file has no clock: its records are read whole every time
 
     def close(self) -> None:
         return None
-
-
-def _id(record: Raw) -> int:
-    value: Any = record["id"]
-    return int(value)
 
 
 def demo_source() -> SnapshotSource:

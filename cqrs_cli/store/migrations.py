@@ -150,6 +150,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX sync_runs_running ON sync_runs (status) WHERE status = 'running'",
         ),
     ),
+    Migration(
+        5,
+        "005_sync_runs_clock_skew",
+        # Seconds this machine's clock was ahead of Odoo's at the run (NULL: no clock).
+        ("ALTER TABLE sync_runs ADD COLUMN clock_skew_seconds REAL",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number

@@ -72,15 +72,34 @@ def mark_interrupted(conn: sqlite3.Connection, now: str) -> list[str]:
     return [run_id for run_id, _, _ in gone]
 
 
-def start(conn: sqlite3.Connection, run_id: str, source: str, mode: str, now: str) -> list[str]:
-    """Record a new running run (this process, the head it starts from); return the ids of
-    the earlier runs found interrupted."""
+def start(
+    conn: sqlite3.Connection,
+    run_id: str,
+    source: str,
+    mode: str,
+    now: str,
+    *,
+    clock_skew: float | None = None,
+) -> list[str]:
+    """Record a new running run (this process, the head it starts from, how far this
+    machine's clock is ahead of the source's); return the ids of the earlier runs found
+    interrupted."""
     interrupted = mark_interrupted(conn, now)
     at = head(conn)
     conn.execute(
         "INSERT INTO sync_runs (id, source, mode, started_at, status, pid, host, head_position,"
-        " head_hash) VALUES (?,?,?,?,?,?,?,?,?)",
-        (run_id, source, mode, now, RUNNING, os.getpid(), socket.gethostname(), *_cols(at)),
+        " head_hash, clock_skew_seconds) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            run_id,
+            source,
+            mode,
+            now,
+            RUNNING,
+            os.getpid(),
+            socket.gethostname(),
+            *_cols(at),
+            clock_skew,
+        ),
     )
     return interrupted
 

@@ -9,7 +9,12 @@ Rules (DESIGN.md §3, §4):
   repeated or resumed sync never appends an event twice.
 - A record failing validation is reported (model, id, field, reason) and skipped: it gets
   no event and its previous state, if any, stays as it was (it is still in the source,
-  so it is not deleted either). The rest of the sync goes on.
+  so it is not deleted either). The rest of the sync goes on. So does a record with an
+  odd id (`"4"`, `4.0`, `true`, 2^64: see odoo_ids) and every copy of an id the source
+  holds more than once: no guess, so nothing churns from one sync to the next.
+- Before anything is written, every model's ids are listed and a sync that would delete
+  a large part of a model stops (deletions.py), and Odoo's clock is read to widen the
+  incremental window by its lag (clock.py).
 - A record that is no longer in the source (or left the scope, e.g. a user who became a
   portal user) gets a `...Deleted` event; it may come back later with a `...Created`.
 - A write that changes only write_date is no change (no event; the stored row is updated).
@@ -24,7 +29,8 @@ import contextlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -32,6 +38,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from cqrs_cli.domain.event_types import event_type
+from cqrs_cli.domain.odoo_ids import MAX_ID, denoted_id, is_id, odd_id_reason
 from cqrs_cli.domain.records import OdooRecord, UserRecord
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, Source
 from cqrs_cli.store import sync_runs
@@ -39,9 +46,17 @@ from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import ExpectedVersion
 from cqrs_cli.sync import diffing
+from cqrs_cli.sync.clock import skew_warning, widening
+from cqrs_cli.sync.deletions import (
+    Deletion,
+    DeletionLimit,
+    Listed,
+    MassDeletionError,
+    check_deletions,
+)
 from cqrs_cli.sync.employee_warnings import employee_warnings
 from cqrs_cli.sync.groups import resolve_groups, user_groups
-from cqrs_cli.sync.scope import ORDER, scope
+from cqrs_cli.sync.scope import ORDER, referenced_partners, scope
 
 BUFFER = timedelta(seconds=5)
 OVERLAP = timedelta(minutes=2)
@@ -84,6 +99,7 @@ class SyncResult:
     events_appended: int = 0
     first_position: int | None = None  # of the events this run appended
     last_position: int | None = None
+    clock_skew: float | None = None  # seconds our clock is ahead of the source's
 
 
 def utc_now() -> datetime:
@@ -139,7 +155,7 @@ def plain(record: OdooRecord) -> dict[str, Any]:
 
 
 def _invalid_of(model: str, raw: Raw, exc: ValidationError) -> list[Invalid]:
-    rid = raw.get("id") if isinstance(raw.get("id"), int) else None
+    rid = raw.get("id") if is_id(raw.get("id")) else None
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ())) or "(record)"
@@ -149,10 +165,18 @@ def _invalid_of(model: str, raw: Raw, exc: ValidationError) -> list[Invalid]:
 
 class _Run:
     def __init__(
-        self, store: Store, source: Source, result: SyncResult, now: str, progress: Progress | None
+        self,
+        store: Store,
+        source: Source,
+        result: SyncResult,
+        now: str,
+        progress: Progress | None,
+        deletions: DeletionLimit,
+        listed: Listed,
     ) -> None:
         self.store, self.source, self.result, self.now = store, source, result, now
         self.progress = progress
+        self.deletions, self.listed = deletions, listed
         # A source may add its own metadata keys (the legacy import marks its events
         # synthetic); the standard keys always win.
         self.metadata_base = {
@@ -168,9 +192,17 @@ class _Run:
 
     def _normalize(self, kind: type[OdooRecord], raw: Raw) -> dict[str, Any] | None:
         if kind is UserRecord:
+            groups_id = raw.get("groups_id", False)
+            if groups_id is not False and not (
+                isinstance(groups_id, list) and all(is_id(g) for g in groups_id)
+            ):
+                self.result.invalid.append(
+                    Invalid(kind.MODEL, raw["id"], "groups_id", "not a list of Odoo ids")
+                )
+                return None
             if self.group_xml_ids is None:
                 self.group_xml_ids = resolve_groups(self.source)
-            raw = {**raw, "groups": user_groups(raw.get("groups_id"), self.group_xml_ids)}
+            raw = {**raw, "groups": user_groups(groups_id, self.group_xml_ids)}
         try:
             record = kind.model_validate(raw)
         except ValidationError as exc:
@@ -256,17 +288,62 @@ class _Run:
             r.first_position = r.first_position or min(positions)
             r.last_position = max(positions)
 
+    def _odd(self, model: str, raw: Raw, twins: dict[int, int], present: set[int]) -> bool:
+        """Whether `raw` is skipped for its id (reported); notes the id it still names."""
+        rid = raw.get("id")
+        if is_id(rid):
+            present.add(rid)
+            copies = twins.get(rid, 1)
+            if copies == 1:
+                return False
+            if copies > 0:  # reported once, with every copy counted invalid
+                self.result.invalid.append(
+                    Invalid(
+                        model,
+                        rid,
+                        "id",
+                        f"id {rid} appears {copies} times in the source: every copy is skipped",
+                    )
+                )
+                twins[rid] = -copies
+            return True
+        named = denoted_id(rid)
+        if named is not None:
+            present.add(named)  # "4" still says record 4 is there: it is not deleted
+        self.result.invalid.append(
+            Invalid(model, named, "id", odd_id_reason(rid, missing="id" not in raw))
+        )
+        return True
+
     def apply_page(
-        self, kind: type[OdooRecord], local: _Local, page: Iterable[Raw], counts: ModelCounts
+        self,
+        kind: type[OdooRecord],
+        local: _Local,
+        page: Sequence[Raw],
+        counts: ModelCounts,
+        present: set[int],
     ) -> int:
+        """Write one page; add the ids it shows to `present`; return how many it held."""
         model = kind.MODEL
         batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
         upserts: list[tuple[Any, ...]] = []
         touches: list[tuple[Any, ...]] = []
         staged: dict[int, tuple[str, str | None, bool]] = {}
+        # Copies of one id in one read: no way to tell the right one, so none is taken.
+        # A source keeps copies on one page (Source.search_read).
+        ids = [raw.get("id") for raw in page]
+        valid: list[int] = [i for i in ids if type(i) is int]
+        twins: dict[int, int] = {}
+        if len(set(valid)) != len(valid):
+            twins = {i: n for i, n in Counter(valid).items() if n > 1}
         seen = 0
-        for raw in page:
+        for raw, rid in zip(page, ids, strict=True):
             seen += 1
+            if type(rid) is int and 0 < rid <= MAX_ID and rid not in twins:
+                present.add(rid)  # the usual case, inline: 100,000s of records
+            elif self._odd(model, raw, twins, present):
+                counts.invalid += 1
+                continue
             record = self._normalize(kind, raw)
             if record is None:
                 counts.invalid += 1
@@ -313,11 +390,19 @@ class _Run:
         present: set[int],
         counts: ModelCounts,
         cursor: str | None,
+        alive_before: int,
     ) -> None:
         model = kind.MODEL
         batches: list[tuple[str, str, list[NewEvent], ExpectedVersion]] = []
         deletions: list[tuple[Any, ...]] = []
-        for oid in sorted(local.alive() - present):
+        gone = sorted(local.alive() - present)
+        # Checked for every model before the first write; again here, for a scope that
+        # moved during the run (accounts follow the opportunities just read).
+        if self.deletions.exceeded(len(gone), alive_before):
+            raise MassDeletionError(
+                [Deletion(model, len(gone), alive_before)], self.deletions, written=model
+            )
+        for oid in gone:
             chash = local.rows[oid][0]
             version = local.versions.get(oid, 0)
             last = _stored_record(self.store.conn, model, oid)
@@ -345,17 +430,6 @@ def _cursor(conn: sqlite3.Connection, source: str, model: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def _referenced_partners(conn: sqlite3.Connection) -> list[int]:
-    return sorted(
-        int(v)
-        for (v,) in conn.execute(
-            "SELECT DISTINCT json_extract(payload, '$.partner_id') FROM odoo_raw_data"
-            " WHERE model = 'crm.lead' AND deleted_at IS NULL"
-            " AND json_extract(payload, '$.partner_id') IS NOT NULL"
-        )
-    )
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -370,12 +444,15 @@ def run_sync(
     buffer: timedelta = BUFFER,
     overlap: timedelta = OVERLAP,
     page_size: int = PAGE_SIZE,
+    deletions: DeletionLimit = DeletionLimit(),  # noqa: B008 (frozen, never mutated)
 ) -> SyncResult:
     """Bring the file up to date with `source`; return what was appended.
 
-    Incremental (a live Odoo, not `full`): reads records with `cursor - overlap <=
+    Incremental (a live Odoo, not `full`): reads records with `cursor - overlap - skew <=
     write_date < until`, `until = now - buffer` fixed at the start, and moves the cursor to
-    `until` once a model is done. Deletions come from the full id list of the scope.
+    `until` once a model is done; `skew` is how far Odoo's clock lags ours. Deletions come
+    from the full id list of the scope, listed for every model before anything is written:
+    MassDeletionError when one would lose more than `deletions` allows.
     """
     start = clock()
     incremental = source.incremental and not full
@@ -383,13 +460,23 @@ def run_sync(
     now = _iso(start)
     until = (start - buffer).astimezone(UTC).strftime(ODOO_DT)
     conn = store.conn
+    if source.incremental:  # a live source has a clock; a snapshot is always read whole
+        result.clock_skew = source.clock_skew()
+        warning = skew_warning(result.clock_skew, "Odoo")
+        if warning:
+            result.warnings.append(warning)
+    widen = widening(conn, source.name, result.clock_skew)
+    listed = check_deletions(conn, source, deletions)
+    skew = None if result.clock_skew is None else round(result.clock_skew, 1)
     with store.transaction():
-        interrupted = sync_runs.start(conn, result.run_id, source.name, result.mode, now)
+        interrupted = sync_runs.start(
+            conn, result.run_id, source.name, result.mode, now, clock_skew=skew
+        )
     result.warnings.extend(
         f"sync run {run_id} had stopped without finishing (its process is gone): marked interrupted"
         for run_id in interrupted
     )
-    run = _Run(store, source, result, now, progress)
+    run = _Run(store, source, result, now, progress, deletions, listed)
     try:
         for kind in ORDER:
             _sync_model(
@@ -397,7 +484,7 @@ def run_sync(
                 kind,
                 incremental=incremental,
                 until=until,
-                overlap=overlap,
+                overlap=overlap + widen,
                 page_size=page_size,
             )
         result.warnings.extend(employee_warnings(conn))
@@ -445,8 +532,18 @@ def _sync_model(
         run.result.warnings.append(f"{source.name} has no {model}: left as it is in the file")
         return
     local = _load_local(conn, model)
-    referenced = _referenced_partners(conn) if model == "res.partner" else None
+    alive_before = len(local.alive())
+    referenced = referenced_partners(conn) if model == "res.partner" else None
     in_scope = scope(model, referenced)
+    listed = run.listed.ids.get(model)
+    if (
+        listed is not None
+        and referenced is not None
+        and referenced != run.listed.partners_referenced
+    ):
+        # The opportunities just read point to other accounts: list the new scope, still
+        # before the first account is written.
+        listed = set(source.search_ids(model, in_scope))
     cursor = _cursor(conn, source.cursor_key, model) if incremental else None
     domain: Domain = list(in_scope)
     if cursor is not None:
@@ -454,11 +551,11 @@ def _sync_model(
         domain = [*in_scope, ("write_date", ">=", since), ("write_date", "<", until)]
     if run.progress:
         run.progress.start(model, source.search_count(model, domain))
-    read_ids: set[int] = set()
+    # Ids the source showed: invalid records count too (they are still in the source,
+    # so not deleted), and so does the id an odd one still names.
+    present: set[int] = set(listed or ())
     for page in source.search_read(model, domain, kind.FIELDS, page_size=page_size):
-        # Invalid records count too: they are still in the source, so not deleted.
-        read_ids.update(r["id"] for r in page if isinstance(r.get("id"), int))
-        done = run.apply_page(kind, local, page, counts)
+        done = run.apply_page(kind, local, page, counts, present)
         if run.progress:
             run.progress.advance(model, done)
     if cursor is not None and referenced:
@@ -468,12 +565,13 @@ def _sync_model(
             for page in source.search_read(
                 model, [("id", "in", missing)], kind.FIELDS, page_size=page_size
             ):
-                run.apply_page(kind, local, page, counts)
-    # A whole read of the scope is already the list of ids; after a write_date-filtered
-    # read, ask for the ids.
-    present = (
-        read_ids if cursor is None else set(source.search_ids(model, in_scope, page_size=page_size))
+                run.apply_page(kind, local, page, counts, present)
+    # After a whole read, what was read is the scope; after a write_date-filtered read,
+    # the ids listed before writing are (no record to delete when the file had none).
+    if cursor is not None and listed is None and alive_before:
+        present.update(source.search_ids(model, in_scope))
+    run.finish_model(
+        kind, local, present, counts, until if source.incremental else None, alive_before
     )
-    run.finish_model(kind, local, present, counts, until if source.incremental else None)
     if run.progress:
         run.progress.finish(model)

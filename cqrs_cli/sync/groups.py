@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cqrs_cli.domain.odoo_ids import is_id
 from cqrs_cli.sources.base import Source, SourceAccessError
 
 SALESMAN = "sales_team.group_sale_salesman"
@@ -37,8 +38,9 @@ def resolve_groups(source: Source) -> dict[int, str]:
         ):
             for row in page:
                 xml_id = f"{row.get('module')}.{row.get('name')}"
-                if xml_id in XML_IDS and isinstance(row.get("res_id"), int):
-                    found[row["res_id"]] = xml_id
+                res_id = row.get("res_id")
+                if xml_id in XML_IDS and is_id(res_id):  # `true` is no group 1
+                    found[res_id] = xml_id
     except SourceAccessError:
         pass
     if found:
@@ -47,12 +49,13 @@ def resolve_groups(source: Source) -> dict[int, str]:
         for row in page:
             by_full = BY_FULL_NAME.get(str(row.get("full_name")))
             by_name = by_full or BY_NAME.get(str(row.get("name")))
-            if by_name:
-                found[int(row["id"])] = by_name
+            group_id = row.get("id")
+            if by_name and is_id(group_id):
+                found[group_id] = by_name
     return found
 
 
 def user_groups(groups_id: object, xml_ids: dict[int, str]) -> list[str]:
     if not isinstance(groups_id, list):
         return []
-    return sorted({xml_ids[g] for g in groups_id if isinstance(g, int) and g in xml_ids})
+    return sorted({xml_ids[g] for g in groups_id if is_id(g) and g in xml_ids})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from cqrs_cli.domain.records import (
     AccountRecord,
     EmployeeRecord,
@@ -41,3 +43,15 @@ def scope(model: str, referenced: list[int] | None = None) -> Domain:
     if model == "res.partner":
         return ["|", ("is_company", "=", True), ("id", "in", sorted(referenced or []))]
     return list(SCOPE.get(model, []))
+
+
+def referenced_partners(conn: sqlite3.Connection) -> list[int]:
+    """The partners the opportunities alive in the file point to."""
+    return sorted(
+        int(v)
+        for (v,) in conn.execute(
+            "SELECT DISTINCT json_extract(payload, '$.partner_id') FROM odoo_raw_data"
+            " WHERE model = 'crm.lead' AND deleted_at IS NULL"
+            " AND json_extract(payload, '$.partner_id') IS NOT NULL"
+        )
+    )

@@ -97,6 +97,14 @@ def legacy(
             "(still listed); by default any problem aborts.",
         ),
     ] = False,
+    allow_deletions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-deletions",
+            help="Go ahead when the import would delete more than 10 records and more than "
+            "20 % of a model already in the file (records missing from the export).",
+        ),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
     """Import the old MongoDB app's mongoexport files as a `legacy` sync (docs/legacy.md).
@@ -119,7 +127,7 @@ def legacy(
     li.refuse_problems(loaded, skip=skip_problems)
     backup: Path | None = None
     if dry_run:
-        result, checks, lagging = li.dry_run(db, loaded)
+        result, checks, lagging = li.dry_run(db, loaded, allow_deletions=allow_deletions)
         info(ctx, f"Dry run: {db} was not written.")
     else:
         if li.check_existing(db):
@@ -129,7 +137,7 @@ def legacy(
             info(ctx, f"No backup: {db} does not exist yet (it is created).")
         try:
             with open_for(ctx, write=True) as store:
-                result = li.import_into(store, loaded)
+                result = li.import_into(store, loaded, allow_deletions=allow_deletions)
                 after_sync(ctx, store, result)  # catches the views up
                 checks = li.count_checks(store.conn, loaded)
                 lagging = li.lagging_views(store)
@@ -153,6 +161,7 @@ def _report(
     fmt: str,
 ) -> None:
     from cqrs_cli.app.legacy_import import deleted_total
+    from cqrs_cli.cli.commands.sync import invalid_line
 
     rows = [
         {"model": m, "input": loaded.counts.get(m, 0), **vars(c)} for m, c in result.counts.items()
@@ -180,9 +189,7 @@ def _report(
     emit_rows(rows, LEGACY_COLUMNS, fmt, title=title, json_value=value)
     would = "Would append" if dry_run else "Appended"
     for bad in result.invalid:
-        info(
-            ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: {bad.field}: {bad.reason}"
-        )
+        info(ctx, f"Invalid record skipped: {invalid_line(bad)}")
     for warning in result.warnings:
         info(ctx, f"Warning: {warning}")
     for line in loaded.filled:

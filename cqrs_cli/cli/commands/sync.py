@@ -18,9 +18,34 @@ from cqrs_cli.cli.terminal import console, shown
 if TYPE_CHECKING:
     from cqrs_cli.store.files import Store
     from cqrs_cli.store.log import RecordedEvent
-    from cqrs_cli.sync import SyncResult
+    from cqrs_cli.sync import Invalid, SyncResult
 
 COLUMNS = ["model", "created", "updated", "deleted", "unchanged", "invalid"]
+
+AllowDeletions = Annotated[
+    bool,
+    typer.Option(
+        "--allow-deletions",
+        help="Go ahead when the sync would delete more than --max-deletions records and more "
+        "than --max-deletions-percent of a model (by default it stops, writing nothing: "
+        "lost access rights or a cut snapshot look the same).",
+    ),
+]
+MaxDeletions = Annotated[
+    int,
+    typer.Option(
+        "--max-deletions", min=0, help="Deletions per model allowed whatever their share."
+    ),
+]
+MaxDeletionsPercent = Annotated[
+    float,
+    typer.Option(
+        "--max-deletions-percent",
+        min=0,
+        max=100,
+        help="Share of a model's records (%) a sync may delete, whatever their number.",
+    ),
+]
 
 
 class RichProgress:
@@ -108,25 +133,39 @@ def run(
         bool, typer.Option("--full", help="Re-read everything, not just what changed.")
     ] = False,
     timeout: Timeout = 60.0,
+    allow_deletions: AllowDeletions = False,
+    max_deletions: MaxDeletions = 10,
+    max_deletions_percent: MaxDeletionsPercent = 20.0,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
-    """Pull users, employees, teams, stages, accounts and opportunities into the event log."""
-    from cqrs_cli.sync import run_sync
+    """Pull users, employees, teams, stages, accounts and opportunities into the event log.
+
+    Stops before writing anything when it would delete more than --max-deletions records
+    and more than --max-deletions-percent of a model, unless --allow-deletions.
+    """
+    from cqrs_cli.sync import DeletionLimit, run_sync
 
     fmt = check_format(fmt)
+    limit = DeletionLimit(max_deletions, max_deletions_percent, allow_deletions)
     source = pick_source(demo, from_file, url, database, user, password, timeout)
     try:
         with open_for(ctx, write=True) as store:
             # Bars only for a person at a terminal: a script's stderr stays plain lines.
             if state(ctx).quiet or not sys.stderr.isatty():
-                result = run_sync(store, source, full=full)
+                result = run_sync(store, source, full=full, deletions=limit)
             else:
                 with RichProgress() as progress:
-                    result = run_sync(store, source, full=full, progress=progress)
+                    result = run_sync(store, source, full=full, progress=progress, deletions=limit)
             after_sync(ctx, store, result)
     finally:
         source.close()
     _report(ctx, result, fmt)
+
+
+def invalid_line(bad: Invalid) -> str:
+    # A record with an odd id may name no record at all (`true`, 2^64): the reason quotes it.
+    which = f"id {bad.odoo_id}" if bad.odoo_id is not None else "(no usable id)"
+    return f"{bad.model} {which}: {bad.field}: {bad.reason}"
 
 
 def _report(ctx: typer.Context, result: SyncResult, fmt: str) -> None:
@@ -147,9 +186,7 @@ def _report(ctx: typer.Context, result: SyncResult, fmt: str) -> None:
         },
     )
     for bad in result.invalid:
-        info(
-            ctx, f"Invalid record skipped: {bad.model} id {bad.odoo_id}: {bad.field}: {bad.reason}"
-        )
+        info(ctx, f"Invalid record skipped: {invalid_line(bad)}")
     for warning in result.warnings:
         info(ctx, f"Warning: {warning}")
     if result.events_appended:
