@@ -1,9 +1,9 @@
 """Running projections: catch-up by checkpoint, pausing on errors, status and rebuild.
 
-`catch_up(store)` is the one call the rest of the program makes: after every sync and
-before every query. It reads the log once from the lowest checkpoint and feeds each
-projection the events past its own checkpoint; each projection's batch and checkpoint
-commit in one transaction.
+`catch_up(store)` is the one call the rest of the program makes: after every sync, and
+before a query finds a view behind the log. It reads the log once from the lowest
+checkpoint and feeds each projection the events past its own checkpoint; a batch commits
+for every projection at once, with their checkpoints (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -151,7 +151,15 @@ def _ensure_tables(conn: sqlite3.Connection, projection: Projection) -> None:
 
 
 class _Runner:
-    """Feeds batches of events to projections, each in its own transaction."""
+    """Feeds batches of events to projections: one transaction per batch for all of them,
+    each projection inside its own savepoint.
+
+    So views move together (a reader sees every view at the same position, never one
+    ahead of another), and a projection that fails rolls back alone and pauses while the
+    others commit. Each batch reads the checkpoints again under the write lock: a
+    catch-up running in another process at the same time may have moved them, and a batch
+    must never be applied twice.
+    """
 
     def __init__(self, store: Store, items: list[tuple[Projection, Checkpoint]]) -> None:
         self.store = store
@@ -159,27 +167,44 @@ class _Runner:
         self.report = CatchUpReport()
 
     def feed(self, events: Sequence[RecordedEvent]) -> None:
-        for projection, cp in self.items:
-            if cp.status == "paused":
-                continue
-            todo = [e for e in events if e.position > cp.position]
-            if not todo:
-                continue
-            try:
-                self._commit(projection, cp, todo)
-            except Exception:
-                # Find the event that fails by applying one event per transaction.
-                projection.discard()
-                for event in todo:
-                    try:
-                        self._commit(projection, cp, [event])
-                    except Exception as exc:
-                        projection.discard()
-                        self._pause(cp, event, exc)
-                        break
-
-    def _commit(self, projection: Projection, cp: Checkpoint, events: list[RecordedEvent]) -> None:
         with self.store.transaction() as conn:
+            for projection, cp in self.items:
+                self._feed_one(conn, projection, cp, events)
+
+    def _feed_one(
+        self,
+        conn: sqlite3.Connection,
+        projection: Projection,
+        cp: Checkpoint,
+        events: Sequence[RecordedEvent],
+    ) -> None:
+        stored = load_checkpoint(conn, cp.name)
+        if stored != cp:
+            # Someone else moved this view since we last read it: what we hold in memory
+            # (mirrors of its tables) is stale, and their position is the one to go on from.
+            projection.discard()
+            cp.position, cp.version, cp.status = stored.position, stored.version, stored.status
+            cp.error, cp.error_position = stored.error, stored.error_position
+        if cp.status == "paused" or cp.version != projection.version:
+            return
+        todo = [e for e in events if e.position > cp.position]
+        if not todo:
+            return
+        try:
+            self._apply(projection, cp, todo)
+        except Exception:
+            # Find the event that fails by applying one event per savepoint.
+            projection.discard()
+            for event in todo:
+                try:
+                    self._apply(projection, cp, [event])
+                except Exception as exc:
+                    projection.discard()
+                    self._pause(conn, cp, event, exc)
+                    break
+
+    def _apply(self, projection: Projection, cp: Checkpoint, events: list[RecordedEvent]) -> None:
+        with self.store.transaction() as conn:  # a savepoint inside the batch's transaction
             projection.begin(conn)
             for event in events:
                 projection.apply(event)
@@ -189,12 +214,13 @@ class _Runner:
         cp.position, cp.version = new.position, new.version
         self.report.applied[cp.name] = self.report.applied.get(cp.name, 0) + len(events)
 
-    def _pause(self, cp: Checkpoint, event: RecordedEvent, exc: Exception) -> None:
+    def _pause(
+        self, conn: sqlite3.Connection, cp: Checkpoint, event: RecordedEvent, exc: Exception
+    ) -> None:
         cp.status = "paused"
         cp.error = f"{event.type} at position {event.position}: {type(exc).__name__}: {exc}"
         cp.error_position = event.position
-        with self.store.transaction() as conn:
-            save_checkpoint(conn, cp)
+        save_checkpoint(conn, cp)
         self.report.paused[cp.name] = cp.error
 
 
@@ -223,9 +249,12 @@ def catch_up(
         cp = load_checkpoint(store.conn, name)
         if cp.version is None:
             with store.transaction() as conn:
-                _ensure_tables(conn, projection)
-                cp.version = projection.version
-                save_checkpoint(conn, cp)
+                # Again under the write lock: another catch-up may have created it meanwhile.
+                cp = load_checkpoint(conn, name)
+                if cp.version is None:
+                    _ensure_tables(conn, projection)
+                    cp.version = projection.version
+                    save_checkpoint(conn, cp)
         if state_of(cp, projection.version, head) == BEHIND:
             items.append((projection, cp))
     runner = _Runner(store, items)
