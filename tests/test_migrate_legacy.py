@@ -18,7 +18,7 @@ from cqrs_cli.cli.app import app
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import load_legacy
 from cqrs_cli.projections import NAMES, make
-from cqrs_cli.projections.compare import VOLATILE, materialize
+from cqrs_cli.projections.compare import VOLATILE
 from cqrs_cli.projections.runner import catch_up
 from cqrs_cli.store.files import open_store
 from tests.conftest import demo_data, run_cli
@@ -334,23 +334,22 @@ def test_require_counts_names_every_figure(tmp_path: Path) -> None:
 
 
 def view_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every view table, cached rows computed, cache timestamps left out."""
+    """Every row of every view table, `computed_at` left out."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     with open_store(db, write=True) as store:
         catch_up(store)
-        with store.transaction() as conn:
-            for name in NAMES:
-                projection = make(name)
-                materialize(conn, projection)
-                for table in projection.table_names():
-                    cols = [
-                        r[1]
-                        for r in conn.execute(f"PRAGMA table_info({table})")
-                        if r[1] not in VOLATILE
-                    ]
-                    out[table] = conn.execute(
-                        f"SELECT {', '.join(cols)} FROM {table} ORDER BY {', '.join(cols)}"
-                    ).fetchall()
+        conn = store.conn
+        for name in NAMES:
+            projection = make(name)
+            for table in projection.table_names():
+                cols = [
+                    r[1]
+                    for r in conn.execute(f"PRAGMA table_info({table})")
+                    if r[1] not in VOLATILE
+                ]
+                out[table] = conn.execute(
+                    f"SELECT {', '.join(cols)} FROM {table} ORDER BY {', '.join(cols)}"
+                ).fetchall()
     return out
 
 

@@ -13,9 +13,10 @@ from cqrs_cli.projections import NAMES
 from cqrs_cli.projections import runner as runner_module
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import Checkpoint, catch_up, status
+from cqrs_cli.store.envelope import NewEvent
 from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.log import RecordedEvent
-from tests.read_support import VINSHA, Org, demo_like, new_store
+from tests.read_support import MEMBERS, VINSHA, Org, demo_like, new_store
 
 
 @pytest.fixture
@@ -90,3 +91,21 @@ def test_two_catch_ups_at_once_apply_each_batch_once(
         assert sum(new - old for old, new in steps) == 21, (name, steps)
         assert steps[-1][1] == head
     assert compare_with_rebuild(store) == {name: [] for name in NAMES}
+
+
+def test_a_failing_view_rolls_back_alone_and_the_others_commit(store: Store) -> None:
+    catch_up(store)
+    bad = NewEvent(type="OdooTeamMemberCreated", data={"record": {"user_id": 6}})
+    bad_at = store.log.append(MEMBERS, "99", [bad])[0]
+    Org(store).opp(500, VINSHA, name="After the poison")
+    report = catch_up(store)
+    assert list(report.paused) == ["user_profiles"]
+    positions = {st.name: st.position for st in status(store)[1]}
+    assert positions["user_profiles"] == bad_at - 1
+    head = store.log.head()
+    assert all(positions[n] == head for n in NAMES if n != "user_profiles")
+    seen = store.conn.execute(
+        "SELECT count(*) FROM user_access_rows WHERE user_id = ? AND opportunity_id = 500",
+        (VINSHA,),
+    ).fetchone()[0]
+    assert seen == 1  # written by the catch-up, before any read

@@ -1,5 +1,6 @@
 """What the query commands ask: each call catches the views up first, so an answer is
-never behind the log. Plain sqlite3 and the projections only: no pydantic here."""
+never behind the log. The answers only read. Plain sqlite3 and the projections only: no
+pydantic here."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.projections.access_matrix import AccessMatrix
-from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.metrics import DashboardMetrics
 from cqrs_cli.projections.runner import catch_up, pause_cyclic_gc, require_current
 from cqrs_cli.store.files import Store
@@ -23,8 +23,10 @@ class UnknownUser(CqrsError):
     """No user, or more than one, matches the name given."""
 
 
-def prepare(store: Store, names: Sequence[str], settings: Settings | None = None) -> None:
-    catch_up(store, settings=settings)
+def prepare(store: Store, names: Sequence[str]) -> None:
+    """Catch every view up (the store must be open for writing), then check that `names`
+    are current."""
+    catch_up(store)
     require_current(store, names)
 
 
@@ -79,15 +81,11 @@ def visible_opportunities(
     store: Store,
     user_id: int,
     *,
-    settings: Settings | None = None,
     status: str | None = None,
     stage: str | None = None,
 ) -> list[dict[str, Any]]:
     """The opportunities `user_id` can see, as the pinned JSON items of `cqrs view`."""
-    matrix = AccessMatrix(settings=settings)
-    with store.transaction() as conn:
-        matrix.refresh(conn, user_id)
-    sql, params = matrix.visible_sql(store.conn, user_id)
+    sql, params = AccessMatrix().visible_sql(store.conn, user_id)
     where = []
     if status is not None:
         where.append("v.status = :status")
@@ -142,14 +140,9 @@ def visible_opportunities(
         ]
 
 
-def can_see(
-    store: Store, user_id: int, *, settings: Settings | None = None, explain: bool = False
-) -> dict[str, Any]:
+def can_see(store: Store, user_id: int, *, explain: bool = False) -> dict[str, Any]:
     """`whoami-can-see`: ids of visible opportunities and accounts (with reasons on request)."""
-    matrix = AccessMatrix(settings=settings)
-    with store.transaction() as conn:
-        matrix.refresh(conn, user_id)
-    sql, params = matrix.visible_sql(store.conn, user_id)
+    sql, params = AccessMatrix().visible_sql(store.conn, user_id)
     rows = store.conn.execute(sql, params).fetchall()
     accounts = sorted({r[3] for r in rows if r[3] is not None})
     out: dict[str, Any] = {
@@ -163,13 +156,8 @@ def can_see(
     return out
 
 
-def metrics_of(
-    store: Store, user_id: int, *, settings: Settings | None = None
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    dm = DashboardMetrics(settings=settings)
-    with store.transaction() as conn:
-        dm.refresh(conn, user_id)
-    found = dm.read(store.conn, user_id)
+def metrics_of(store: Store, user_id: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    found = DashboardMetrics().read(store.conn, user_id)
     if found is None:
         raise CqrsError(f"no metrics for user {user_id}")
     return found

@@ -1,8 +1,12 @@
 """`dashboard_metrics`: pipeline figures per user, own and team (docs/access.md for "team").
 
-Events mark users dirty; a user's row is recomputed when read while dirty or older than
-the TTL. Sums use `math.fsum` (correctly rounded, independent of row order), so a
-rebuilt row equals the incremental one and no figure is Odoo's rounded prorated revenue.
+The writer keeps every row exact as of the checkpoint; a read never computes anything. A
+batch recomputes the owners of the opportunities it touched (before and after), everyone
+above them in the org chart, the users whose subordinates changed, and the owners of
+opportunities in a changed stage; a rebuild computes every user once, at the end of its
+replay. Sums use `math.fsum` (correctly rounded, independent of row order and grouping),
+so a rebuilt row equals the incremental one and no figure is Odoo's rounded prorated
+revenue.
 """
 
 from __future__ import annotations
@@ -10,41 +14,38 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, ClassVar
 
-from cqrs_cli.domain.event_types import types_of
-from cqrs_cli.projections.base import (
-    Index,
-    Mirror,
-    any_clean,
-    dumps,
-    epoch,
-    handles,
-    record_id,
-    record_of,
-)
+from cqrs_cli.projections.base import Index, Mirror, dumps
 from cqrs_cli.projections.org import (
-    OrgProjection,
-    closure_rows,
-    mark_dirty_with_managers,
+    OpportunityProjection,
+    managers_of,
     owners_of,
+    write_closure,
     write_pending,
 )
-from cqrs_cli.store.log import RecordedEvent
+from cqrs_cli.store.log import utc_now_iso
 
-DELETED = "OdooOpportunityDeleted"
-
-Opp = tuple[int | None, int, int | None, float, float]  # user, active, stage, revenue, prob
+Row = tuple[int, int | None, float, float]  # active, stage_id, expected_revenue, probability
 
 
-def figures(
-    rows: list[tuple[int, int | None, float, float]], stages: dict[int, dict[str, Any]]
-) -> dict[str, Any]:
-    """Figures over (active, stage_id, expected_revenue, probability) rows."""
-    pipeline: list[float] = []
-    weighted: list[float] = []
-    won: list[float] = []
-    per_stage: dict[int | None, list[float]] = {}
+@dataclass
+class Parts:
+    """One owner's opportunities sorted into the lists the figures add up."""
+
+    pipeline: list[float] = field(default_factory=list)  # revenue of open ones
+    weighted: list[float] = field(default_factory=list)  # revenue x probability / 100
+    won: list[float] = field(default_factory=list)
+    stages: dict[int | None, list[float]] = field(default_factory=dict)  # open and won
+
+
+def sort_rows(rows: Iterable[Row], stages: dict[int, dict[str, Any]]) -> Parts:
+    """Sort (active, stage_id, expected_revenue, probability) rows into `Parts`."""
+    parts = Parts()
+    pipeline, weighted, won, per_stage = parts.pipeline, parts.weighted, parts.won, parts.stages
     for active, stage_id, revenue, probability in rows:
         if not active:
             continue  # lost
@@ -56,40 +57,56 @@ def figures(
             pipeline.append(revenue)
             weighted.append(revenue * probability / 100.0)
         per_stage.setdefault(key, []).append(revenue)
+    return parts
+
+
+def add_up(parts: list[Parts], stages: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The figures over the opportunities of several owners together.
+
+    `math.fsum` over all their values at once is exact, so the figures do not depend on
+    how the opportunities are split among owners or in which order they come.
+    """
+    keys = {k for p in parts for k in p.stages}
     known = sorted(
-        (k for k in per_stage if k is not None),
+        (k for k in keys if k is not None),
         key=lambda sid: (stages[sid].get("sequence") or 0, sid),
     )
-    by_stage = [
-        {
-            "stage": stages[sid].get("name"),
-            "count": len(per_stage[sid]),
-            "value": math.fsum(per_stage[sid]),
-        }
-        for sid in known
-    ]
-    if None in per_stage:
-        by_stage.append(
-            {"stage": None, "count": len(per_stage[None]), "value": math.fsum(per_stage[None])}
-        )
+
+    def stage(key: int | None) -> tuple[int, float]:
+        lists = [p.stages[key] for p in parts if key in p.stages]
+        return sum(map(len, lists)), math.fsum(chain.from_iterable(lists))
+
+    by_stage = []
+    for sid in known:
+        count, value = stage(sid)
+        by_stage.append({"stage": stages[sid].get("name"), "count": count, "value": value})
+    if None in keys:
+        count, value = stage(None)
+        by_stage.append({"stage": None, "count": count, "value": value})
     return {
-        "pipeline_value": math.fsum(pipeline),
-        "weighted_pipeline": math.fsum(weighted),
-        "won_revenue": math.fsum(won),
-        "active_opportunities": len(pipeline),
+        "pipeline_value": math.fsum(chain.from_iterable(p.pipeline for p in parts)),
+        "weighted_pipeline": math.fsum(chain.from_iterable(p.weighted for p in parts)),
+        "won_revenue": math.fsum(chain.from_iterable(p.won for p in parts)),
+        "active_opportunities": sum(len(p.pipeline) for p in parts),
         "by_stage": by_stage,
     }
 
 
-class DashboardMetrics(OrgProjection):
+def figures(rows: list[Row], stages: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Figures over (active, stage_id, expected_revenue, probability) rows."""
+    return add_up([sort_rows(rows, stages)], stages)
+
+
+class DashboardMetrics(OpportunityProjection):
     name = "dashboard_metrics"
-    version = 2  # 2: only a user's own employee stands for them (docs/access.md)
+    # 2: only a user's own employee stands for them (docs/access.md).
+    # 3: rows kept exact by the writer (no dirty flag, no TTL).
+    version = 3
     mirrored = ("res.users", "hr.employee", "crm.stage")
     mirror_table = "dm_records"
     tables: ClassVar[dict[str, str]] = {
         "dashboard_metrics": """(
-            user_id INTEGER PRIMARY KEY, own TEXT, team TEXT,
-            dirty INTEGER NOT NULL DEFAULT 1, computed_at TEXT
+            user_id INTEGER PRIMARY KEY, own TEXT NOT NULL, team TEXT, computed_at TEXT NOT NULL
         )""",
         "dm_opportunities": """(
             id INTEGER PRIMARY KEY, user_id INTEGER, active INTEGER NOT NULL, stage_id INTEGER,
@@ -105,125 +122,119 @@ class DashboardMetrics(OrgProjection):
         Index("ix_dm_subordinates_sub", "dm_subordinates", "sub_id"),
     )
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._opps: dict[int, Opp | None] = {}
-
-    @handles(*types_of("Opportunity"))
-    def on_opportunity(self, event: RecordedEvent) -> None:
-        # Hot in a replay: `is_deleted`, `record_of` and `is_opportunity` inlined.
-        if event.type == DELETED:
-            self._opps[record_id(event)] = None
-            return
-        r = event.data.get("record")
-        if not isinstance(r, dict):
-            r = record_of(event)  # raises
-        self._opps[int(r["id"])] = (
-            (
-                r.get("user_id"),
-                1 if r.get("active", True) else 0,
-                r.get("stage_id"),
-                float(r.get("expected_revenue") or 0.0),
-                float(r.get("probability") or 0.0),
-            )
-            if r.get("type", "opportunity") == "opportunity"
-            else None
+    @staticmethod
+    def keep(record: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            record.get("user_id"),
+            1 if record.get("active", True) else 0,
+            record.get("stage_id"),
+            float(record.get("expected_revenue") or 0.0),
+            float(record.get("probability") or 0.0),
         )
 
     def flush(self, conn: sqlite3.Connection) -> None:
-        table, opps = self.t("dashboard_metrics"), self.t("dm_opportunities")
-        if self.hierarchy_changed():
-            users = sorted(self.records("res.users"))
-            conn.execute(f"DELETE FROM {table}")
-            conn.executemany(
-                f"INSERT INTO {table} (user_id, dirty) VALUES (?, 1)", [(u,) for u in users]
-            )
-            conn.execute(f"DELETE FROM {self.t('dm_subordinates')}")
-            conn.executemany(
-                f"INSERT INTO {self.t('dm_subordinates')} VALUES (?, ?)",
-                closure_rows(self.hierarchy()),
-            )
-        if self.changed["crm.stage"]:
-            conn.execute(f"UPDATE {table} SET dirty = 1 WHERE dirty = 0")
-        # Marking users dirty only matters when some are clean; in a replay nobody is.
-        if self._opps and any_clean(conn, table):
-            owners = {o for o in owners_of(conn, opps, self._opps) if o is not None}
-            if owners:
-                mark_dirty_with_managers(conn, table, self.t("dm_subordinates"), owners)
-        if self._opps:
+        opps, table = self.take_opportunities(), self.t("dm_opportunities")
+        touched: set[int | None] = set()
+        if opps and not self.defer:
+            touched |= owners_of(conn, table, opps)
+        if opps:
             write_pending(
                 conn,
-                opps,
+                table,
                 ("user_id", "active", "stage_id", "expected_revenue", "probability"),
-                self._opps,
+                opps,
             )
-            self._opps.clear()
+        if self.hierarchy_changed():
+            touched.update(self._write_users(conn))
+        if self.changed["crm.stage"] and not self.defer:
+            # Rare enough to scan for: no index on stage_id to keep up on every write.
+            touched |= {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT user_id FROM {table} "
+                    "WHERE stage_id IN (SELECT value FROM json_each(?))",
+                    (dumps(sorted(self.changed["crm.stage"])),),
+                )
+            }
+        # A deferred replay computes everybody once, in `end_replay`.
+        owners = {u for u in touched if u is not None}
+        if owners and not self.defer:
+            owners |= managers_of(conn, self.t("dm_subordinates"), owners)
+            self._compute(conn, owners)
         self.end_batch(conn)
 
-    def discard(self) -> None:
-        super().discard()
-        self._opps.clear()
+    def end_replay(self, conn: sqlite3.Connection) -> None:
+        self._compute(conn, None)
+        super().end_replay(conn)
+
+    def _write_users(self, conn: sqlite3.Connection) -> set[int]:
+        """Bring the closure up to date and drop the rows of users gone; return the users
+        whose figures change: new ones, gone ones and those whose subordinates changed."""
+        table = self.t("dashboard_metrics")
+        users = self.records("res.users")
+        stored = {r[0] for r in conn.execute(f"SELECT user_id FROM {table}")}
+        gone = stored - users.keys()
+        if gone:
+            conn.executemany(f"DELETE FROM {table} WHERE user_id = ?", [(u,) for u in gone])
+        moved = write_closure(conn, self.t("dm_subordinates"), self.hierarchy())
+        return (users.keys() - stored) | moved
+
+    def _compute(self, conn: sqlite3.Connection, users: set[int] | None) -> None:
+        """Compute the figures of `users` (None: of every user) and store them."""
+        known = self.records("res.users")
+        chosen = sorted(known if users is None else users & known.keys())
+        if not chosen:
+            return
+        stages = self.records("crm.stage")
+        subs_table, opps_table = self.t("dm_subordinates"), self.t("dm_opportunities")
+        below: dict[int, list[int]] = {}
+        if users is None:
+            for uid, sub in conn.execute(f"SELECT user_id, sub_id FROM {subs_table}"):
+                below.setdefault(uid, []).append(sub)
+            found = conn.execute(
+                "SELECT user_id, active, stage_id, expected_revenue, probability"
+                f" FROM {opps_table} WHERE user_id IS NOT NULL"
+            )
+        else:
+            for uid, sub in conn.execute(
+                f"SELECT user_id, sub_id FROM {subs_table} "
+                "WHERE user_id IN (SELECT value FROM json_each(?))",
+                (dumps(chosen),),
+            ):
+                below.setdefault(uid, []).append(sub)
+            owners = set(chosen).union(*below.values())
+            found = conn.execute(
+                "SELECT user_id, active, stage_id, expected_revenue, probability"
+                f" FROM {opps_table} WHERE user_id IN (SELECT value FROM json_each(?))",
+                (dumps(sorted(owners)),),
+            )
+        rows: dict[int, list[Row]] = {}
+        for owner, active, stage_id, revenue, probability in found:
+            rows.setdefault(owner, []).append((active, stage_id, revenue, probability))
+        parts = {owner: sort_rows(owned, stages) for owner, owned in rows.items()}
+        nothing = Parts()
+        now = utc_now_iso()
+        out = []
+        for uid in chosen:
+            own = parts.get(uid, nothing)
+            subs = below.get(uid)
+            team = add_up([own, *(parts[s] for s in subs if s in parts)], stages) if subs else None
+            out.append(
+                (uid, dumps(add_up([own], stages)), None if team is None else dumps(team), now)
+            )
+        conn.executemany(
+            f"INSERT INTO {self.t('dashboard_metrics')} (user_id, own, team, computed_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET own = excluded.own, "
+            "team = excluded.team, computed_at = excluded.computed_at",
+            out,
+        )
 
     # -- reading -----------------------------------------------------------------------------
 
-    def refresh(self, conn: sqlite3.Connection, user_id: int) -> None:
-        """Recompute a user's figures when dirty or expired (call inside a transaction)."""
-        row = conn.execute(
-            f"SELECT dirty, computed_at FROM {self.t('dashboard_metrics')} WHERE user_id = ?",
-            (user_id,),
-        ).fetchone()
-        if row is None:
-            return
-        dirty, computed_at = row
-        if (
-            not dirty
-            and computed_at is not None
-            and (self.settings.clock() - epoch(computed_at) < self.settings.ttl)
-        ):
-            return
-        stages = {
-            rid: json.loads(text)
-            for rid, text in conn.execute(
-                f"SELECT id, data FROM {self.t('dm_records')} WHERE model = 'crm.stage'"
-            )
-        }
-        subs = [
-            r[0]
-            for r in conn.execute(
-                f"SELECT sub_id FROM {self.t('dm_subordinates')} WHERE user_id = ?", (user_id,)
-            )
-        ]
-        own_rows = self._rows(conn, [user_id])
-        own = figures(own_rows, stages)
-        team = figures(own_rows + self._rows(conn, subs), stages) if subs else None
-        conn.execute(
-            f"UPDATE {self.t('dashboard_metrics')} SET own = ?, team = ?, dirty = 0, "
-            "computed_at = ? WHERE user_id = ?",
-            (
-                dumps(own),
-                dumps(team) if team is not None else None,
-                self.settings.now_iso(),
-                user_id,
-            ),
-        )
-
-    def refresh_all(self, conn: sqlite3.Connection) -> None:
-        for (uid,) in conn.execute(f"SELECT user_id FROM {self.t('dashboard_metrics')}").fetchall():
-            self.refresh(conn, uid)
-
-    def _rows(
-        self, conn: sqlite3.Connection, users: list[int]
-    ) -> list[tuple[int, int | None, float, float]]:
-        if not users:
-            return []
-        return conn.execute(
-            "SELECT active, stage_id, expected_revenue, probability"
-            f" FROM {self.t('dm_opportunities')}"
-            " WHERE user_id IN (SELECT value FROM json_each(?))",
-            (dumps(users),),
-        ).fetchall()
-
     def read(self, conn: sqlite3.Connection, user_id: int) -> tuple[Any, Any] | None:
+        """(own, team) figures of `user_id` as stored, exact as of the view's checkpoint;
+        team is None for a user with no subordinates, the whole is None for an unknown
+        user. Read-only."""
         row = conn.execute(
             f"SELECT own, team FROM {self.t('dashboard_metrics')} WHERE user_id = ?", (user_id,)
         ).fetchone()

@@ -21,7 +21,7 @@ import orjson
 
 from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections import NAMES, make
-from cqrs_cli.projections.base import Projection, Settings
+from cqrs_cli.projections.base import Projection
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.locks import hold, holder
 from cqrs_cli.store.log import RecordedEvent, utc_now_iso
@@ -228,7 +228,6 @@ def catch_up(
     store: Store,
     names: Sequence[str] = NAMES,
     *,
-    settings: Settings | None = None,
     batch: int = BATCH,
 ) -> CatchUpReport:
     """Bring every runnable projection to the head of the log.
@@ -240,12 +239,12 @@ def catch_up(
     """
     if store.conn.in_transaction:
         raise RuntimeError("catch_up must run outside an open transaction")
-    _roomy_cache(store.conn)  # the query that follows reads the same view pages again
+    roomy_cache(store.conn)  # the query that follows reads the same view pages again
     drop_orphans(store)  # cheap when there are none: one look at the schema
     head = store.log.head()
     items: list[tuple[Projection, Checkpoint]] = []
     for name in names:
-        projection = make(name, settings=settings)
+        projection = make(name)
         cp = load_checkpoint(store.conn, name)
         if cp.version is None:
             with store.transaction() as conn:
@@ -297,7 +296,8 @@ def _pages(store: Store, after: int, size: int) -> Iterator[list[RecordedEvent]]
         low = rows[-1][0]
 
 
-def _roomy_cache(conn: sqlite3.Connection) -> None:
+def roomy_cache(conn: sqlite3.Connection) -> None:
+    """A page cache that holds a large view (a setting of the connection, not a write)."""
     # A replay touches the view tables all over, and so does a query joining 2,000 access
     # rows to their opportunities; SQLite's default 2 MB page cache makes both re-read
     # pages from the OS. 32 MB keeps a 100k-opportunity view hot.
@@ -311,7 +311,7 @@ def _replay(
     batch: int,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    _roomy_cache(store.conn)
+    roomy_cache(store.conn)
     count = 0
     for page in _pages(store, after, batch):
         feed(page)
@@ -429,7 +429,6 @@ def rebuild_into_scratch(
     store: Store,
     names: Sequence[str],
     *,
-    settings: Settings | None = None,
     batch: int = REBUILD_BATCH,
     progress: Callable[[int], None] | None = None,
     suffix: str | None = None,
@@ -441,7 +440,7 @@ def rebuild_into_scratch(
     position they reached. `drop_scratch` removes them; `swap_in` makes them live.
     """
     suffix = suffix or new_suffix()
-    scratch = [make(name, suffix=suffix, settings=settings) for name in names]
+    scratch = [make(name, suffix=suffix) for name in names]
     for projection in scratch:
         projection.bulk = True
         projection.defer = True  # the scratch tables are empty and nobody reads them yet
@@ -539,7 +538,6 @@ def rebuild(
     store: Store,
     names: Sequence[str],
     *,
-    settings: Settings | None = None,
     batch: int = REBUILD_BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> RebuildReport:
@@ -549,7 +547,7 @@ def rebuild(
     suffix = new_suffix()
     with rebuild_lock(store, suffix):
         scratch, position = rebuild_into_scratch(
-            store, names, settings=settings, batch=batch, progress=progress, suffix=suffix
+            store, names, batch=batch, progress=progress, suffix=suffix
         )
         try:
             swap_in(store, scratch, position, batch=batch)
