@@ -1,26 +1,88 @@
-"""What the query commands ask: each call catches the views up first, so an answer is
-never behind the log. The answers only read. Plain sqlite3 and the projections only: no
-pydantic here."""
+"""What the query commands ask, answered from views that are never behind the log.
+
+`open_current` opens the file for a query: read-only when the views are current, which
+is the usual case (the writer catches them up in the batch that appends). The functions
+after it only read. Plain sqlite3 and the projections only: no pydantic here."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.projections.access_matrix import AccessMatrix
 from cqrs_cli.projections.metrics import DashboardMetrics
-from cqrs_cli.projections.runner import catch_up, pause_cyclic_gc, require_current
-from cqrs_cli.store.files import Store
+from cqrs_cli.projections.runner import (
+    BEHIND,
+    catch_up,
+    pause_cyclic_gc,
+    require_current,
+    roomy_cache,
+    status,
+)
+from cqrs_cli.store.db import can_write
+from cqrs_cli.store.files import NeedsMigration, Store, open_store
 
 STATUSES = ("open", "won", "lost")
 
 
 class UnknownUser(CqrsError):
     """No user, or more than one, matches the name given."""
+
+
+class ViewsBehind(CqrsError):
+    """A view a query needs is behind the log, and this process cannot write the file to
+    catch it up."""
+
+
+def open_current(path: Path, views: Sequence[str]) -> Store:
+    """Open `path` for a query that reads `views`, with those views at the head of the log.
+
+    Reads never write: the file is opened read-only and, when the views are current, that
+    is all. Only when one is behind (appended to by something that did not catch the
+    views up) or the file needs a migration does a query write first, as the writer would
+    have, and only when this process can write the file; otherwise ViewsBehind (or
+    NeedsMigration) says what to run, and by whom. A paused view, or one that needs a
+    rebuild, raises ProjectionNotReady either way. The caller closes the store.
+    """
+    writable = can_write(path)
+    try:
+        store: Store | None = open_store(path)
+    except NeedsMigration:
+        if not writable:
+            raise
+        store = None
+    if store is not None:
+        try:
+            head, found = status(store, list(views))
+            late = [st for st in found if st.state == BEHIND]
+            if not late:
+                require_current(store, views)
+                roomy_cache(store.conn)  # the query reads the same view pages again
+                return store
+        except BaseException:
+            store.close()
+            raise
+        store.close()
+        if not writable:
+            first = late[0]
+            raise ViewsBehind(
+                f"view {first.name} is at position {first.position} but the log's head is "
+                f"{head}, and this process cannot write {path} to catch it up; run "
+                f"`cqrs --db {path} sync` (or `cqrs --db {path} rebuild --all`) as a user "
+                "who can write it"
+            )
+    store = open_store(path, write=True, create=False)
+    try:
+        prepare(store, views)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def prepare(store: Store, names: Sequence[str]) -> None:

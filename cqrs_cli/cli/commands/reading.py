@@ -1,4 +1,4 @@
-"""What the query commands share: open the file, catch the views up, name the user."""
+"""What the query commands share: open the file with their views current, name the user."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 import typer
 
-from cqrs_cli.app.queries import prepare, resolve_user
-from cqrs_cli.cli.context import open_for
+from cqrs_cli.app import queries
+from cqrs_cli.app.queries import resolve_user
+from cqrs_cli.cli.context import info, state
 from cqrs_cli.store.files import Store
 
 AS_HELP = (
@@ -18,13 +19,14 @@ AS_HELP = (
 
 
 def open_current(ctx: typer.Context, views: Sequence[str]) -> Store:
-    """Open the file for writing (catching up writes the views) with `views` at the head."""
-    store = open_for(ctx, write=True, create=False)
-    try:
-        prepare(store, views)
-    except BaseException:
-        store.close()
-        raise
+    """Open the file with `views` at the head of the log: read-only when they are current,
+    caught up first when they are behind and the file is writable (see
+    `queries.open_current`)."""
+    st = state(ctx)
+    store = queries.open_current(st.db, views)
+    if store.migrated:
+        names = ", ".join(m.name for m in store.migrated)
+        info(ctx, f"Prepared {st.db}: applied {names}")
     return store
 
 
