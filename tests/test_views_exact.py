@@ -13,7 +13,7 @@ import pytest
 from cqrs_cli.app.queries import can_see, metrics_of
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.compare import compare_with_rebuild
-from cqrs_cli.projections.metrics import figures
+from cqrs_cli.projections.figures import figures
 from cqrs_cli.projections.org import OpportunityProjection
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.store.files import Store
@@ -153,9 +153,17 @@ def test_a_move_in_the_chart_recomputes_only_the_managers_it_concerns(org: Org) 
 
 def test_metrics_recompute_the_owners_touched_and_everyone_above_them(org: Org) -> None:
     store = org.store
+    with store.transaction() as conn:  # log whose exact sums the writer rewrites
+        conn.execute("CREATE TABLE sums_log (user_id INTEGER)")
+        conn.execute(
+            "CREATE TRIGGER log_sums AFTER UPDATE ON dm_owners BEGIN "
+            "INSERT INTO sums_log VALUES (new.user_id); END"
+        )
     before = stored_metrics(store)
     org.put(LEADS, id=3, expected_revenue=123.25)  # Zakariya's
     catch_up(store)
+    # Only his sums change; Vinsha's and the admin's teams add the owners' sums up again.
+    assert [r[0] for r in store.conn.execute("SELECT user_id FROM sums_log")] == [ZAKARIYA]
     after = stored_metrics(store)
     recomputed = {u for u in after if after[u][2] != before[u][2]}
     assert recomputed == {ZAKARIYA, VINSHA, SUPERADMIN}

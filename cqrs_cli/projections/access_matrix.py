@@ -166,34 +166,30 @@ class AccessMatrix(OpportunityProjection):
     def _insert_rows(self, conn: sqlite3.Connection, scope: str | None, chosen: str | None) -> None:
         """Insert the rows of salespeople (`h`) for opportunities (`o`) within `scope`.
 
-        One statement per reason, each a join the indexes serve: own (the owner's row),
-        subordinate (the owner's managers through the closure), unassigned (every
-        salesperson: the few unassigned opportunities drive that loop, hence CROSS JOIN,
-        which keeps SQLite from scanning the opportunities once per user).
+        One statement, a join per reason: own (the owner's row), subordinate (the owner's
+        managers through the closure), unassigned (every salesperson: the few unassigned
+        opportunities drive that loop, hence CROSS JOIN, which keeps SQLite from scanning
+        the opportunities once per user). Sorted by the table's key, the rows go into it
+        in order: a rebuild inserts a few hundred thousand of them.
         """
         header, opps = self.t("user_access_matrix"), self.t("uam_opportunities")
         subs, rows = self.t("uam_subordinates"), self.t("user_access_rows")
         where = f"h.access = '{hierarchy.OWN_DOCUMENTS}' AND {_COMPANY_SQL}"
         if scope is not None:
             where += f" AND {scope}"
-        insert = f"INSERT INTO {rows} (user_id, opportunity_id, reason, via, partner_id) "
-        params = {"chosen": chosen}
         conn.execute(
-            insert + "SELECT h.user_id, o.id, 'own', NULL, o.partner_id "
-            f"FROM {opps} o JOIN {header} h ON h.user_id = o.user_id WHERE {where}",
-            params,
-        )
-        conn.execute(
-            insert + "SELECT h.user_id, o.id, 'subordinate', w.login, o.partner_id "
+            f"INSERT INTO {rows} (user_id, opportunity_id, reason, via, partner_id) "
+            "SELECT * FROM ("
+            "SELECT h.user_id, o.id, 'own', NULL, o.partner_id "
+            f"FROM {opps} o JOIN {header} h ON h.user_id = o.user_id WHERE {where} "
+            "UNION ALL SELECT h.user_id, o.id, 'subordinate', w.login, o.partner_id "
             f"FROM {subs} s JOIN {header} h ON h.user_id = s.user_id "
             f"JOIN {opps} o ON o.user_id = s.sub_id "
-            f"LEFT JOIN {header} w ON w.user_id = o.user_id WHERE {where}",
-            params,
-        )
-        conn.execute(
-            insert + "SELECT h.user_id, o.id, 'unassigned', NULL, o.partner_id "
-            f"FROM {opps} o CROSS JOIN {header} h WHERE o.user_id IS NULL AND {where}",
-            params,
+            f"LEFT JOIN {header} w ON w.user_id = o.user_id WHERE {where} "
+            "UNION ALL SELECT h.user_id, o.id, 'unassigned', NULL, o.partner_id "
+            f"FROM {opps} o CROSS JOIN {header} h WHERE o.user_id IS NULL AND {where}"
+            ") ORDER BY 1, 2",
+            {"chosen": chosen},
         )
 
     # -- reading -----------------------------------------------------------------------------

@@ -1,106 +1,42 @@
 """`dashboard_metrics`: pipeline figures per user, own and team (docs/access.md for "team").
 
-The writer keeps every row exact as of the checkpoint; a read never computes anything. A
-batch recomputes the owners of the opportunities it touched (before and after), everyone
-above them in the org chart, the users whose subordinates changed, and the owners of
-opportunities in a changed stage; a rebuild computes every user once, at the end of its
-replay. Sums use `math.fsum` (correctly rounded, independent of row order and grouping),
-so a rebuilt row equals the incremental one and no figure is Odoo's rounded prorated
-revenue.
+The writer keeps every row exact as of the checkpoint; a read never computes anything.
+`dm_owners` keeps each owner's figures as exact sums (see `figures.py`), so a batch only
+changes the sums of the owners of the opportunities it touched (old values out, new
+ones in) and recomputes the rows of those owners and everyone above them, and of the
+users whose subordinates changed: a manager's team adds up a few numbers per owner below
+them, not every opportunity. A changed stage (name, order, won or not) recomputes its
+owners' sums from their opportunities. A rebuild computes every owner and user once, at
+the end of its replay.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, ClassVar
 
+import orjson
+
 from cqrs_cli.projections.base import Index, Mirror, dumps
+from cqrs_cli.projections.figures import OwnerSums, Tally, add_up
 from cqrs_cli.projections.org import (
     OpportunityProjection,
+    Pending,
     managers_of,
-    owners_of,
     write_closure,
     write_pending,
 )
 from cqrs_cli.store.log import utc_now_iso
 
-Row = tuple[int, int | None, float, float]  # active, stage_id, expected_revenue, probability
-
-
-@dataclass
-class Parts:
-    """One owner's opportunities sorted into the lists the figures add up."""
-
-    pipeline: list[float] = field(default_factory=list)  # revenue of open ones
-    weighted: list[float] = field(default_factory=list)  # revenue x probability / 100
-    won: list[float] = field(default_factory=list)
-    stages: dict[int | None, list[float]] = field(default_factory=dict)  # open and won
-
-
-def sort_rows(rows: Iterable[Row], stages: dict[int, dict[str, Any]]) -> Parts:
-    """Sort (active, stage_id, expected_revenue, probability) rows into `Parts`."""
-    parts = Parts()
-    pipeline, weighted, won, per_stage = parts.pipeline, parts.weighted, parts.won, parts.stages
-    for active, stage_id, revenue, probability in rows:
-        if not active:
-            continue  # lost
-        stage = stages.get(stage_id) if stage_id is not None else None
-        key = stage_id if stage is not None else None
-        if stage is not None and stage.get("is_won"):
-            won.append(revenue)
-        else:
-            pipeline.append(revenue)
-            weighted.append(revenue * probability / 100.0)
-        per_stage.setdefault(key, []).append(revenue)
-    return parts
-
-
-def add_up(parts: list[Parts], stages: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """The figures over the opportunities of several owners together.
-
-    `math.fsum` over all their values at once is exact, so the figures do not depend on
-    how the opportunities are split among owners or in which order they come.
-    """
-    keys = {k for p in parts for k in p.stages}
-    known = sorted(
-        (k for k in keys if k is not None),
-        key=lambda sid: (stages[sid].get("sequence") or 0, sid),
-    )
-
-    def stage(key: int | None) -> tuple[int, float]:
-        lists = [p.stages[key] for p in parts if key in p.stages]
-        return sum(map(len, lists)), math.fsum(chain.from_iterable(lists))
-
-    by_stage = []
-    for sid in known:
-        count, value = stage(sid)
-        by_stage.append({"stage": stages[sid].get("name"), "count": count, "value": value})
-    if None in keys:
-        count, value = stage(None)
-        by_stage.append({"stage": None, "count": count, "value": value})
-    return {
-        "pipeline_value": math.fsum(chain.from_iterable(p.pipeline for p in parts)),
-        "weighted_pipeline": math.fsum(chain.from_iterable(p.weighted for p in parts)),
-        "won_revenue": math.fsum(chain.from_iterable(p.won for p in parts)),
-        "active_opportunities": sum(len(p.pipeline) for p in parts),
-        "by_stage": by_stage,
-    }
-
-
-def figures(rows: list[Row], stages: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """Figures over (active, stage_id, expected_revenue, probability) rows."""
-    return add_up([sort_rows(rows, stages)], stages)
+_ROW = "user_id, active, stage_id, expected_revenue, probability"
 
 
 class DashboardMetrics(OpportunityProjection):
     name = "dashboard_metrics"
     # 2: only a user's own employee stands for them (docs/access.md).
-    # 3: rows kept exact by the writer (no dirty flag, no TTL).
+    # 3: rows kept exact by the writer (no dirty flag, no TTL), owners' exact sums.
     version = 3
     mirrored = ("res.users", "hr.employee", "crm.stage")
     mirror_table = "dm_records"
@@ -112,6 +48,7 @@ class DashboardMetrics(OpportunityProjection):
             id INTEGER PRIMARY KEY, user_id INTEGER, active INTEGER NOT NULL, stage_id INTEGER,
             expected_revenue REAL NOT NULL, probability REAL NOT NULL
         )""",
+        "dm_owners": "(user_id INTEGER PRIMARY KEY, sums TEXT NOT NULL)",
         "dm_subordinates": """(
             user_id INTEGER NOT NULL, sub_id INTEGER NOT NULL, PRIMARY KEY (user_id, sub_id)
         ) WITHOUT ROWID""",
@@ -134,38 +71,136 @@ class DashboardMetrics(OpportunityProjection):
 
     def flush(self, conn: sqlite3.Connection) -> None:
         opps, table = self.take_opportunities(), self.t("dm_opportunities")
-        touched: set[int | None] = set()
-        if opps and not self.defer:
-            touched |= owners_of(conn, table, opps)
+        if self.defer:  # a deferred replay computes everything once, in `end_replay`
+            if opps:
+                write_pending(conn, table, _COLUMNS, opps)
+            if self.hierarchy_changed():
+                self._write_users(conn)
+            self.end_batch(conn)
+            return
+        touched: set[int] = set()
         if opps:
-            write_pending(
-                conn,
-                table,
-                ("user_id", "active", "stage_id", "expected_revenue", "probability"),
-                opps,
-            )
+            before = self._stored(conn, opps)
+            write_pending(conn, table, _COLUMNS, opps)
+            if self.changed["crm.stage"]:
+                # Old values were counted under the old stages: count the owners afresh.
+                owners = {r[0] for r in before.values()} | {v[0] for v in opps.values() if v}
+                touched |= self._recount(conn, {o for o in owners if o is not None})
+            else:
+                touched |= self._move(conn, before, opps)
+        if self.changed["crm.stage"]:
+            touched |= self._recount(conn, self._owners_in(conn, self.changed["crm.stage"]))
         if self.hierarchy_changed():
-            touched.update(self._write_users(conn))
-        if self.changed["crm.stage"] and not self.defer:
-            # Rare enough to scan for: no index on stage_id to keep up on every write.
-            touched |= {
-                r[0]
-                for r in conn.execute(
-                    f"SELECT DISTINCT user_id FROM {table} "
-                    "WHERE stage_id IN (SELECT value FROM json_each(?))",
-                    (dumps(sorted(self.changed["crm.stage"])),),
-                )
-            }
-        # A deferred replay computes everybody once, in `end_replay`.
-        owners = {u for u in touched if u is not None}
-        if owners and not self.defer:
-            owners |= managers_of(conn, self.t("dm_subordinates"), owners)
-            self._compute(conn, owners)
+            touched |= self._write_users(conn)
+        if touched:
+            self._compute(conn, touched | managers_of(conn, self.t("dm_subordinates"), touched))
         self.end_batch(conn)
 
     def end_replay(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"DELETE FROM {self.t('dm_owners')}")
+        self._recount(conn, None)
         self._compute(conn, None)
         super().end_replay(conn)
+
+    # -- owners' sums -------------------------------------------------------------------------
+
+    def _stored(self, conn: sqlite3.Connection, opps: Pending) -> dict[int, tuple[Any, ...]]:
+        """The stored columns of the batch's opportunities, before the batch."""
+        return {
+            r[0]: r[1:]
+            for r in conn.execute(
+                f"SELECT id, {_ROW} FROM {self.t('dm_opportunities')} "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (dumps(sorted(opps)),),
+            )
+        }
+
+    def _move(
+        self, conn: sqlite3.Connection, before: dict[int, tuple[Any, ...]], opps: Pending
+    ) -> set[int]:
+        """Take the old values out of their owners' sums and put the new ones in; return
+        the owners whose opportunities changed."""
+        tally = Tally(self.records("crm.stage"))
+        touched: set[int] = set()
+        for oid, new in opps.items():
+            old = before.get(oid)
+            if old == new:
+                continue
+            if old is not None and old[0] is not None:
+                tally.add(old[0], old[1:], -1)
+                touched.add(old[0])
+            if new is not None and new[0] is not None:
+                tally.add(new[0], new[1:])
+                touched.add(new[0])
+        owners = tally.owners()
+        if owners:
+            sums = self._sums(conn, owners)
+            self._save_sums(conn, {o: tally.apply(o, sums.get(o)) for o in owners})
+        return touched
+
+    def _recount(self, conn: sqlite3.Connection, owners: set[int] | None) -> set[int]:
+        """Count the sums of `owners` (None: of every owner) afresh from their
+        opportunities; return the owners counted."""
+        table = self.t("dm_opportunities")
+        if owners is None:
+            found = conn.execute(f"SELECT {_ROW} FROM {table} WHERE user_id IS NOT NULL")
+        elif owners:
+            found = conn.execute(
+                f"SELECT {_ROW} FROM {table} WHERE user_id IN (SELECT value FROM json_each(?))",
+                (dumps(sorted(owners)),),
+            )
+        else:
+            return set()
+        tally = Tally(self.records("crm.stage"))
+        add = tally.add
+        for owner, active, stage_id, revenue, probability in found:
+            add(owner, (active, stage_id, revenue, probability))
+        counted = tally.owners()
+        self._save_sums(
+            conn, {o: tally.apply(o) for o in counted}, gone=(owners or set()) - counted
+        )
+        return counted if owners is None else owners
+
+    def _owners_in(self, conn: sqlite3.Connection, stage_ids: set[int]) -> set[int]:
+        # Rare enough to scan for: no index on stage_id to keep up on every write.
+        return {
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT user_id FROM {self.t('dm_opportunities')} "
+                "WHERE user_id IS NOT NULL AND stage_id IN (SELECT value FROM json_each(?))",
+                (dumps(sorted(stage_ids)),),
+            )
+        }
+
+    def _sums(self, conn: sqlite3.Connection, owners: set[int]) -> dict[int, OwnerSums]:
+        return {
+            r[0]: OwnerSums.from_json(orjson.loads(r[1]))
+            for r in conn.execute(
+                f"SELECT user_id, sums FROM {self.t('dm_owners')} "
+                "WHERE user_id IN (SELECT value FROM json_each(?))",
+                (dumps(sorted(owners)),),
+            )
+        }
+
+    def _save_sums(
+        self, conn: sqlite3.Connection, sums: dict[int, OwnerSums], gone: Iterable[int] = ()
+    ) -> None:
+        table = self.t("dm_owners")
+        empty = set(gone) | {o for o, s in sums.items() if s.empty()}
+        if empty:
+            conn.executemany(f"DELETE FROM {table} WHERE user_id = ?", [(o,) for o in empty])
+        conn.executemany(
+            f"INSERT INTO {table} (user_id, sums) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET sums = excluded.sums",
+            # orjson writes floats as their shortest exact repr: the parts read back as is.
+            [
+                (o, orjson.dumps(s.as_json()).decode())
+                for o, s in sorted(sums.items())
+                if o not in empty
+            ],
+        )
+
+    # -- users' rows --------------------------------------------------------------------------
 
     def _write_users(self, conn: sqlite3.Connection) -> set[int]:
         """Bring the closure up to date and drop the rows of users gone; return the users
@@ -180,45 +215,36 @@ class DashboardMetrics(OpportunityProjection):
         return (users.keys() - stored) | moved
 
     def _compute(self, conn: sqlite3.Connection, users: set[int] | None) -> None:
-        """Compute the figures of `users` (None: of every user) and store them."""
+        """Compute the rows of `users` (None: of every user) from the owners' sums."""
         known = self.records("res.users")
         chosen = sorted(known if users is None else users & known.keys())
         if not chosen:
             return
         stages = self.records("crm.stage")
-        subs_table, opps_table = self.t("dm_subordinates"), self.t("dm_opportunities")
+        subs_table, owners_table = self.t("dm_subordinates"), self.t("dm_owners")
         below: dict[int, list[int]] = {}
         if users is None:
-            for uid, sub in conn.execute(f"SELECT user_id, sub_id FROM {subs_table}"):
-                below.setdefault(uid, []).append(sub)
-            found = conn.execute(
-                "SELECT user_id, active, stage_id, expected_revenue, probability"
-                f" FROM {opps_table} WHERE user_id IS NOT NULL"
-            )
+            pairs = conn.execute(f"SELECT user_id, sub_id FROM {subs_table}")
         else:
-            for uid, sub in conn.execute(
+            pairs = conn.execute(
                 f"SELECT user_id, sub_id FROM {subs_table} "
                 "WHERE user_id IN (SELECT value FROM json_each(?))",
                 (dumps(chosen),),
-            ):
-                below.setdefault(uid, []).append(sub)
-            owners = set(chosen).union(*below.values())
-            found = conn.execute(
-                "SELECT user_id, active, stage_id, expected_revenue, probability"
-                f" FROM {opps_table} WHERE user_id IN (SELECT value FROM json_each(?))",
-                (dumps(sorted(owners)),),
             )
-        rows: dict[int, list[Row]] = {}
-        for owner, active, stage_id, revenue, probability in found:
-            rows.setdefault(owner, []).append((active, stage_id, revenue, probability))
-        parts = {owner: sort_rows(owned, stages) for owner, owned in rows.items()}
-        nothing = Parts()
+        for uid, sub in pairs:
+            below.setdefault(uid, []).append(sub)
+        if users is None:
+            found = conn.execute(f"SELECT user_id, sums FROM {owners_table}")
+            sums = {r[0]: OwnerSums.from_json(orjson.loads(r[1])) for r in found}
+        else:
+            sums = self._sums(conn, set(chosen).union(*below.values()))
+        nothing = OwnerSums()
         now = utc_now_iso()
         out = []
         for uid in chosen:
-            own = parts.get(uid, nothing)
+            own = sums.get(uid, nothing)
             subs = below.get(uid)
-            team = add_up([own, *(parts[s] for s in subs if s in parts)], stages) if subs else None
+            team = add_up([own, *(sums[s] for s in subs if s in sums)], stages) if subs else None
             out.append(
                 (uid, dumps(add_up([own], stages)), None if team is None else dumps(team), now)
             )
@@ -241,3 +267,6 @@ class DashboardMetrics(OpportunityProjection):
         if row is None:
             return None
         return json.loads(row[0]) if row[0] else None, json.loads(row[1]) if row[1] else None
+
+
+_COLUMNS = ("user_id", "active", "stage_id", "expected_revenue", "probability")
