@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cqrs_cli.cli.terminal import say
 from cqrs_cli.store.files import Store, open_store
+
+if TYPE_CHECKING:
+    from typer._click.core import Parameter
+
+DB_HELP = "The SQLite file."
+QUIET_HELP = "No messages or progress on stderr."
+# `--db` and `--quiet` are the root's options; each command accepts them too, after its
+# name, as people type them (`cqrs view --db demo.db --as vinsha`). They set the same
+# state the root's do, the last one given winning.
+GLOBAL_PANEL = "Global options (also before the command)"
 
 
 @dataclass
@@ -40,3 +51,48 @@ def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = N
 
 
 FORMAT_HELP = "Output format: table, json, csv or any tabulate format (github, plain, ...)."
+
+
+def _set_db(ctx: typer.Context, value: Path | None) -> None:
+    if value is not None:
+        state(ctx).db = value
+
+
+def _set_quiet(ctx: typer.Context, value: bool) -> None:
+    if value:
+        state(ctx).quiet = True
+
+
+def _probe(
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help=f"{DB_HELP} Same as `cqrs --db FILE COMMAND` (env CQRS_DB).",
+            callback=_set_db,
+            rich_help_panel=GLOBAL_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help=QUIET_HELP, callback=_set_quiet, rich_help_panel=GLOBAL_PANEL
+        ),
+    ] = False,
+) -> None:
+    """Only declares the options; never run."""
+
+
+def late_global_options() -> list[Parameter]:
+    """Fresh `--db` and `--quiet` options for one command, passed to no function."""
+    probe = typer.Typer(add_completion=False)
+    probe.command()(_probe)
+    params = list(typer.main.get_command(probe).params)
+    for param in params:
+        param.expose_value = False
+    return params
+
+
+def is_late_global(param: Parameter) -> bool:
+    return param.name in ("db", "quiet") and not param.expose_value
