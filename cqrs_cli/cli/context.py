@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -51,6 +52,37 @@ def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = N
 
 
 FORMAT_HELP = "Output format: table, json, csv or any tabulate format (github, plain, ...)."
+SUMMARY_FORMAT_HELP = (
+    "Print the summary as data on stdout in this format: table, json, csv or any tabulate "
+    "format. Without it the summary is a message table on stderr (none with --quiet)."
+)
+
+
+def check_summary_format(fmt: str | None) -> str | None:
+    from cqrs_cli.cli.output import check_format
+
+    return None if fmt is None else check_format(fmt)
+
+
+def emit_summary(
+    ctx: typer.Context,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str | None,
+    *,
+    title: str,
+    json_value: Any,
+) -> None:
+    """What a write command (sync, migrate legacy) did. It is data when `--format` asks for
+    it: on stdout, even with --quiet. Otherwise it is a message for the person at the
+    terminal, like the lines around it: a table on stderr, silenced by --quiet, so a
+    quiet scheduled sync with nothing to do prints nothing at all."""
+    from cqrs_cli.cli.output import emit_rows
+
+    if fmt is not None:
+        emit_rows(rows, columns, fmt, title=title, json_value=json_value)
+    elif not state(ctx).quiet:
+        emit_rows(rows, columns, "table", title=title, stderr=True)
 
 
 def _set_db(ctx: typer.Context, value: Path | None) -> None:

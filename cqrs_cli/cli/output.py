@@ -64,8 +64,11 @@ def emit_rows(
     *,
     title: str | None = None,
     json_value: Any = None,
+    stderr: bool = False,
 ) -> None:
-    """Print rows in `fmt`. JSON prints `json_value` when given (the pinned shape), else rows."""
+    """Print rows in `fmt`. JSON prints `json_value` when given (the pinned shape), else rows.
+
+    `stderr` prints a table as a message (a sync's summary), on stderr."""
     fmt = check_format(fmt)
     if fmt == "json":
         emit_json(list(rows) if json_value is None else json_value)
@@ -81,7 +84,7 @@ def emit_rows(
             table.add_column(text(column), justify=_align(rows, column))
         for r in rows:
             table.add_row(*(text(_cell(r.get(c))) for c in columns))
-        console().print(table)
+        console(stderr=stderr).print(table)
     else:
         from tabulate import tabulate
 
