@@ -18,6 +18,7 @@ from cqrs_cli import __version__
 from cqrs_cli.cli import examples, usage
 from cqrs_cli.cli.commands import (
     backup,
+    datasette_metadata,
     dead_letters,
     events,
     export,
@@ -162,6 +163,7 @@ app.command("status")(status.run)
 app.command("rebuild")(rebuild.run)
 app.command("dead-letters")(dead_letters.run)
 app.command("validate")(validate.run)
+app.command("datasette-metadata")(datasette_metadata.run)
 
 
 def main() -> None:

@@ -75,6 +75,12 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("Also rebuild every view aside and compare", "cqrs --db demo.db validate --deep"),
     ),
+    "datasette-metadata": (
+        (
+            "Metadata that hides the internal tables, for datasette --metadata",
+            "cqrs --db demo.db datasette-metadata --output demo-metadata.json",
+        ),
+    ),
 }
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from cqrs_cli.cli.terminal import console, out, shown, text
@@ -47,6 +49,17 @@ def check_format(fmt: str) -> str:
 def emit_json(value: Any) -> None:
     encoded = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) + "\n")
+
+
+def write_json(path: Path, value: Any) -> None:
+    """`value` as JSON in a new or replaced file, whole or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CqrsError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _cell(value: Any) -> str:
