@@ -1,4 +1,6 @@
-"""`cqrs migrate legacy`: importing the old MongoDB app's exports, end to end."""
+"""`cqrs migrate legacy`: importing the old MongoDB app's exports, end to end.
+
+`TestLegacyContract` runs the contract every source keeps (tests/source_contract.py)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,15 @@ from cqrs_cli.legacy.parse import load_legacy
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.compare import VOLATILE, materialize
 from cqrs_cli.projections.runner import catch_up
-from cqrs_cli.store.files import open_store
+from cqrs_cli.store.files import Store, open_store
 from tests.conftest import demo_data, run_cli
+from tests.source_contract import (
+    Org,
+    Outcome,
+    SourceContract,
+    reported_by_loader,
+    reported_by_sync,
+)
 
 SAMPLES = Path(__file__).parent / "legacy"
 DATA = SAMPLES / "data_lake_serving.json"
@@ -453,3 +462,47 @@ def test_problem_lines_never_print_a_secret_in_a_real_process(tmp_path: Path) ->
     assert len(problems) == 3
     for secret in ("U0VDUkVU", "K3YVALUE", "T0KEN1", "T0KEN2"):
         assert secret not in done.stderr
+
+
+class TestLegacyContract(SourceContract):
+    """The old app's data lake: one document per Odoo record, read by `load_legacy` and
+    imported by `import_into` (what `cqrs migrate legacy` runs). A change is a new export
+    in which the record's document changed."""
+
+    source_name = "legacy"
+
+    def start(self, org: Org, *, employees_public: bool = False, no_xml_ids: bool = False) -> None:
+        if employees_public:
+            org["hr.employee.public"] = org.pop("hr.employee")
+        if no_xml_ids:
+            del org["ir.model.data"]
+        self.org = org
+        self.exports = 0
+
+    def change(self, model: str, odoo_id: int, values: dict[str, Any]) -> None:
+        next(r for r in self.org[model] if r["id"] == odoo_id).update(values)
+
+    def delete(self, model: str, odoo_id: int) -> None:
+        self.org[model] = [r for r in self.org[model] if r["id"] != odoo_id]
+
+    def export(self) -> Path:
+        """The org as mongoexport writes the data lake: one JSON document per line."""
+        self.exports += 1
+        path = self.tmp / f"data_lake_serving-{self.exports}.json"
+        with path.open("w") as out:
+            for model, records in self.org.items():
+                for record in records:
+                    doc = {
+                        "model": model,
+                        "odoo_id": record["id"],
+                        "data": record,
+                        "synced_at": {"$date": "2026-01-20T10:00:00.000Z"},
+                    }
+                    out.write(json.dumps(doc) + "\n")
+        return path
+
+    def sync(self, store: Store) -> Outcome:
+        loaded = load_legacy(self.export(), None)
+        result = import_into(store, loaded)
+        reasons = [p.reason for p in loaded.problems]
+        return Outcome(result, reported_by_sync(result) | reported_by_loader(reasons))

@@ -24,7 +24,9 @@ from cqrs_cli.sources.snapshot import RECORD_MODELS
 from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
+from cqrs_cli.store.log import EventLog
 from cqrs_cli.store.migrations import check_not_newer
+from cqrs_cli.store.sync_state import first_other_source
 from cqrs_cli.sync import DeletionLimit, SyncResult, run_sync
 
 SKIP_FLAG = "--skip-problems"
@@ -83,23 +85,10 @@ def refuse_synced(conn: sqlite3.Connection, db: Path) -> None:
 def synced_from(conn: sqlite3.Connection) -> str | None:
     """The source of a sync other than a legacy import recorded in the file, if any."""
     tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "sync_runs" in tables:
-        # A run that appended nothing still moved cursors and vouched for the data.
-        row = conn.execute(
-            "SELECT source FROM sync_runs WHERE source != ? ORDER BY started_at LIMIT 1",
-            (SOURCE_NAME,),
-        ).fetchone()
-        if row:
-            return str(row[0])
-    if "events" in tables:
-        row = conn.execute(
-            "SELECT json_extract(metadata, '$.source') FROM events"
-            " WHERE json_extract(metadata, '$.source') IS NOT ? LIMIT 1",
-            (SOURCE_NAME,),
-        ).fetchone()
-        if row:
-            return str(row[0])
-    return None
+    found = first_other_source(conn, SOURCE_NAME) if "sync_runs" in tables else None
+    if found is None and "events" in tables:
+        found = EventLog(conn).other_source(SOURCE_NAME)
+    return found
 
 
 def backup_path(db: Path, now: datetime) -> Path:

@@ -139,6 +139,6 @@ class SnapshotSource:
 
 
 def demo_source() -> SnapshotSource:
-    """The embedded demo organisation (DESIGN.md §7)."""
+    """The embedded demo organisation (docs/demo.md)."""
     text = resources.files("cqrs_cli.sources").joinpath("demo.json").read_text(encoding="utf-8")
     return SnapshotSource(json.loads(text), name="demo")

@@ -73,7 +73,10 @@ def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3
     conn.execute("PRAGMA foreign_keys = OFF")
     if write or create:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: every COMMIT syncs the WAL to disk before it returns, so a sync that said
+        # it committed survives a power loss too (NORMAL would only sync at checkpoints
+        # and could lose the last commits). Measured cost: docs/operations.md.
+        conn.execute("PRAGMA synchronous = FULL")
     return conn
 
 
