@@ -1,8 +1,9 @@
 """A fake Odoo 17 JSON-RPC server for tests (stdlib only; never part of the package).
 
-It speaks what odoorpc 0.10.1 sends (DESIGN.md §4): `/web/webclient/version_info`, then
-`/jsonrpc` with `common.login`, `object.execute` (`context_get`, `fields_get`) and
-`object.execute_kw` (`search_read`, `search`, `read`, `search_count`, `fields_get`).
+It speaks what odoorpc 0.10.1 sends (docs/sync.md: Odoo facts the sync relies on):
+`/web/webclient/version_info`, then `/jsonrpc` with `common.login`, `object.execute`
+(`context_get`, `fields_get`) and `object.execute_kw` (`search_read`, `search`, `read`,
+`search_count`, `fields_get`).
 Errors come back as HTTP 200 with Odoo's `error` object. Tests change data through the
 Python API (`create`, `write`, `archive`, `unlink`), which maintains write_date like Odoo,
 and inject faults with `Fault`.

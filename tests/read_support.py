@@ -79,7 +79,7 @@ def new_store(tmp_path: Path, name: str = "cqrs.db") -> Store:
     return open_store(tmp_path / name, write=True)
 
 
-# The demo organisation of DESIGN.md §7, rebuilt by hand: 7 users, 23 opportunities.
+# The demo organisation of docs/demo.md, rebuilt by hand: 7 users, 23 opportunities.
 SUPERADMIN, VINSHA, ZAKARIYA, MITCHELL, MARC, LISA, JOEL = 2, 6, 7, 8, 9, 10, 11
 STAGE_NEW, STAGE_QUALIFIED, STAGE_PROPOSITION, STAGE_WON = 1, 2, 3, 4
 

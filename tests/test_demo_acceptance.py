@@ -1,4 +1,4 @@
-"""The seed's acceptance matrix on the embedded demo organisation, end to end (DESIGN.md §7)."""
+"""The acceptance matrix on the embedded demo organisation, end to end (docs/demo.md)."""
 
 from __future__ import annotations
 

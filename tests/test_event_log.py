@@ -1,4 +1,4 @@
-"""Each rule of the log (DESIGN.md §2) through the public store API."""
+"""Each rule of the log (docs/events.md) through the public store API."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from cqrs_cli.store.chain import verify_chain
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store, open_store
-from cqrs_cli.store.log import ANY, NO_STREAM, ConcurrencyError, EventLog
+from cqrs_cli.store.log import ANY, NO_STREAM, ConcurrencyError, EventLog, Head, hash_at, head
 from cqrs_cli.store.upcasting import Upcasters
 
 
@@ -217,3 +217,37 @@ def test_one_call_may_append_to_the_same_stream_twice(store: Store) -> None:
     assert [e.version for e in store.log.read_stream("s", "1")] == [1, 2]
     with pytest.raises(ConcurrencyError):
         store.log.append_many([("s", "2", [ev(3)], NO_STREAM), ("s", "2", [ev(4)], NO_STREAM)])
+
+
+def test_the_reads_other_modules_need_are_methods_of_the_log(store: Store) -> None:
+    log = store.log
+    assert (log.count(), log.stream_versions("s"), head(store.conn)) == (0, {}, Head(0, "0" * 64))
+    legacy = EventMetadata(source="legacy")
+    log.append("s", "1", [ev(1, metadata=legacy), ev(2, metadata=legacy)])
+    log.append("s", "2", [ev(3, metadata=legacy)])
+    assert log.other_source("legacy") is None
+    log.append("t", "1", [ev(4)])  # no source in its metadata: not a legacy event either
+    assert log.other_source("legacy") == "an unnamed source"
+    assert log.count() == 4
+    assert log.stream_versions("s") == {"1": 2, "2": 1}
+    assert log.stream_versions("t") == {"1": 1}
+    last = list(log.read_all())[-1]
+    assert head(store.conn) == Head(4, last.hash) and hash_at(store.conn, 4) == last.hash
+    assert hash_at(store.conn, 5) is None
+
+
+def test_projection_pages_carry_what_views_read_in_order(store: Store) -> None:
+    upcasters = Upcasters()
+
+    @upcasters.register("Old", 1)
+    def _v1(data: dict[str, object]) -> dict[str, object]:
+        return {"n": data["n"], "upcast": True}
+
+    store.log.append_many([("s", str(i), [ev(i, "Old")], ANY) for i in range(1, 8)])
+    log = EventLog(store.conn, upcasters=upcasters)
+    pages = list(log.projection_pages(2, 2))
+    assert [[e.position for e in page] for page in pages] == [[3, 4], [5, 6], [7]]
+    first = pages[0][0]
+    assert (first.stream_type, first.stream_id, first.type) == ("s", "3", "Old")
+    assert (first.schema_version, first.data) == (2, {"n": 3, "upcast": True})
+    assert list(log.projection_pages(7, 2)) == []

@@ -1,5 +1,5 @@
-"""DESIGN.md §1: the read path imports only what it uses (no odoorpc, sqlite-utils, and no
-pydantic from our side)."""
+"""The read path imports only what it uses (docs/architecture.md: The layers): no odoorpc,
+no sqlite-utils, and no pydantic from our side."""
 
 from __future__ import annotations
 

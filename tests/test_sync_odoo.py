@@ -1,9 +1,12 @@
-"""The sync against the fake Odoo over HTTP, through the real odoorpc client."""
+"""The sync against the fake Odoo over HTTP, through the real odoorpc client.
+
+`TestOdooContract` runs the contract every source keeps (tests/source_contract.py)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import odoorpc
 import pytest
@@ -11,30 +14,30 @@ import pytest
 from cqrs_cli.sources.base import SourceError
 from cqrs_cli.sources.odoo import OdooSource, parse_url
 from cqrs_cli.sources.snapshot import demo_source
+from cqrs_cli.store.files import Store
 from cqrs_cli.sync import run_sync
 from tests.conftest import ADMIN, API_KEY, PASSWORD, demo_data
 from tests.fake_odoo import FakeOdoo
 from tests.helpers import events, kinds, new_store, summary
+from tests.source_contract import Org, Outcome, SourceContract, reported_by_sync
 
 
 def source(fake: FakeOdoo, password: str = PASSWORD, timeout: float = 10) -> OdooSource:
     return OdooSource(fake.url, "demo", ADMIN, password, timeout=timeout)
 
 
-def test_initial_sync_equals_the_demo_and_a_rerun_appends_nothing(
+def test_initial_sync_equals_the_demo_and_a_rerun_reads_no_record(
     fake: FakeOdoo, tmp_path: Path
 ) -> None:
     via_odoo, via_file = new_store(tmp_path, "a.db"), new_store(tmp_path, "b.db")
     first = run_sync(via_odoo, source(fake))
     run_sync(via_file, demo_source())
-    assert first.mode == "incremental" and first.events_appended == 59
+    assert first.mode == "incremental"
     records = {(e.stream_type, e.stream_id): e.data for e in events(via_odoo)}
     assert records == {(e.stream_type, e.stream_id): e.data for e in events(via_file)}
-    assert all(e.metadata["source"] == "odoo" for e in events(via_odoo))
 
     fake.calls.clear()
-    second = run_sync(via_odoo, source(fake))
-    assert second.events_appended == 0 and len(events(via_odoo)) == 59
+    assert run_sync(via_odoo, source(fake)).events_appended == 0
     # Incremental: no record read again, only the id lists for the deletion diff.
     assert sum(n for _, method, n in fake.calls if method == "search_read") == 0
     cursors = via_odoo.conn.execute("SELECT count(*) FROM sync_cursors").fetchone()[0]
@@ -123,27 +126,6 @@ def test_wrong_password_is_refused(fake: FakeOdoo) -> None:
     with pytest.raises(SourceError) as err:
         source(fake, "wrong")
     assert err.value.message == f"Odoo refused the login for {ADMIN} on demo"
-
-
-def test_employees_fall_back_to_the_public_model(fake: FakeOdoo, tmp_path: Path) -> None:
-    fake.denied.add("hr.employee")
-    store = new_store(tmp_path)
-    result = run_sync(store, source(fake))
-    assert result.counts["hr.employee"].created == 7
-    assert any(model == "hr.employee.public" for model, _, _ in fake.calls)
-
-
-def test_groups_by_name_when_ir_model_data_is_denied(fake: FakeOdoo, tmp_path: Path) -> None:
-    fake.denied.add("ir.model.data")
-    store = new_store(tmp_path)
-    run_sync(store, source(fake))
-    users = {
-        e.data["record"]["login"]: e.data["record"]["groups"]
-        for e in events(store)
-        if e.type == "OdooUserCreated"
-    }
-    assert users["vinsha@demo.example"] == ["sales_team.group_sale_salesman"]
-    assert "base.group_system" in users[ADMIN]
 
 
 @pytest.mark.parametrize(
@@ -261,15 +243,35 @@ def test_until_bound_defers_the_newest_writes_to_the_next_sync(
     assert event.data["changes"]["name"][1] == "Just now"
 
 
-def test_invalid_record_in_odoo_is_reported_and_the_rest_synced(
-    fake: FakeOdoo, tmp_path: Path
-) -> None:
-    store = new_store(tmp_path)
-    bad = fake.create("crm.lead", {"name": "Odd", "type": "opportunity", "probability": 150.0})
-    fake.write("hr.employee", 3, {"parent_id": 99})  # a manager that does not exist
-    result = run_sync(store, source(fake))
-    assert [(i.model, i.odoo_id, i.field) for i in result.invalid] == [
-        ("crm.lead", bad, "probability")
-    ]
-    assert result.counts["crm.lead"].created == 23 and result.events_appended == 59
-    assert result.warnings == ["employee 3: manager employee 99 does not exist"]
+class TestOdooContract(SourceContract):
+    """The fake Odoo over HTTP through the real odoorpc; a change is an Odoo write, which
+    moves write_date, so the incremental sync (the default) reads it."""
+
+    source_name = "odoo"
+
+    @pytest.fixture(autouse=True)
+    def _serve(self, fake: FakeOdoo) -> None:
+        self.fake = fake
+
+    def start(self, org: Org, *, employees_public: bool = False, no_xml_ids: bool = False) -> None:
+        self.fake.load(org)  # over the demo the fixture serves: the same records again
+        self.fake.denied = {
+            *(["hr.employee"] if employees_public else []),
+            *(["ir.model.data"] if no_xml_ids else []),
+        }
+
+    def change(self, model: str, odoo_id: int, values: dict[str, Any]) -> None:
+        self.fake.write(model, odoo_id, values)
+
+    def delete(self, model: str, odoo_id: int) -> None:
+        self.fake.unlink(model, odoo_id)
+
+    def sync(self, store: Store) -> Outcome:
+        result = run_sync(store, source(self.fake))
+        return Outcome(result, reported_by_sync(result))
+
+    def test_the_fallbacks_ask_odoo_for_the_public_model(self) -> None:
+        self.start(demo_data(), employees_public=True)
+        self.sync(self.new_store())
+        read = {model for model, _, _ in self.fake.calls}
+        assert "hr.employee.public" in read

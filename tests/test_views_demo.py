@@ -1,4 +1,4 @@
-"""The acceptance matrix of DESIGN.md §7 and the four views on an org like the demo."""
+"""The acceptance matrix of docs/demo.md and the four views on an org like the demo."""
 
 from __future__ import annotations
 

@@ -69,16 +69,17 @@ def test_two_catch_ups_at_once_apply_each_batch_once(
         Org(store).opp(oid, None, name=f"Late {oid}")
     record_checkpoint_moves(store)
     other = open_store(store.path, write=True)
-    pages = runner_module._pages
+    pages = store.log.projection_pages
     raced: list[bool] = []
 
-    def the_other_one_runs_first(s: Store, after: int, size: int) -> Iterator[list[RecordedEvent]]:
-        if s is store and not raced:
+    def the_other_one_runs_first(after: int, size: int) -> Iterator[list[RecordedEvent]]:
+        if not raced:
             raced.append(True)
             catch_up(other, batch=size)
-        yield from pages(s, after, size)
+        yield from pages(after, size)
 
-    monkeypatch.setattr(runner_module, "_pages", the_other_one_runs_first)
+    # This store's log only: the other process reads its own.
+    monkeypatch.setattr(store.log, "projection_pages", the_other_one_runs_first)
     report = catch_up(store, batch=3)
     other.close()
     assert raced

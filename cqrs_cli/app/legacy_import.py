@@ -20,10 +20,13 @@ from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import LegacyImport
 from cqrs_cli.legacy.source import SOURCE_NAME, LegacySource
 from cqrs_cli.projections.runner import CURRENT, catch_up, status
+from cqrs_cli.sources.snapshot import RECORD_MODELS
 from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
+from cqrs_cli.store.log import EventLog
 from cqrs_cli.store.migrations import check_not_newer
+from cqrs_cli.store.sync_state import first_other_source
 from cqrs_cli.sync import DeletionLimit, SyncResult, run_sync
 
 SKIP_FLAG = "--skip-problems"
@@ -31,12 +34,20 @@ BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
 
 
 def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
-    """Problems stop the import unless the caller chose to import the rest."""
+    """Problems stop the import unless the caller chose to import the rest; an input with
+    no Odoo record at all stops it too (checked here, before anything is written, rather
+    than by the snapshot source once the file is backed up and open)."""
     if loaded.problems and not skip:
         count = len(loaded.problems)
         raise CqrsError(
             f"{count} problem{'s' if count != 1 else ''} in the input (listed above); "
             f"nothing imported. Fix the export, or import the rest with {SKIP_FLAG}"
+        )
+    if not any(model in loaded.snapshot for model in RECORD_MODELS):
+        raise CqrsError(
+            "nothing to import: the input holds no Odoo record (users, employees, teams, "
+            "stages, accounts or opportunities)"
+            + (" once its problems are left out" if loaded.problems else "")
         )
 
 
@@ -74,23 +85,10 @@ def refuse_synced(conn: sqlite3.Connection, db: Path) -> None:
 def synced_from(conn: sqlite3.Connection) -> str | None:
     """The source of a sync other than a legacy import recorded in the file, if any."""
     tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "sync_runs" in tables:
-        # A run that appended nothing still moved cursors and vouched for the data.
-        row = conn.execute(
-            "SELECT source FROM sync_runs WHERE source != ? ORDER BY started_at LIMIT 1",
-            (SOURCE_NAME,),
-        ).fetchone()
-        if row:
-            return str(row[0])
-    if "events" in tables:
-        row = conn.execute(
-            "SELECT json_extract(metadata, '$.source') FROM events"
-            " WHERE json_extract(metadata, '$.source') IS NOT ? LIMIT 1",
-            (SOURCE_NAME,),
-        ).fetchone()
-        if row:
-            return str(row[0])
-    return None
+    found = first_other_source(conn, SOURCE_NAME) if "sync_runs" in tables else None
+    if found is None and "events" in tables:
+        found = EventLog(conn).other_source(SOURCE_NAME)
+    return found
 
 
 def backup_path(db: Path, now: datetime) -> Path:

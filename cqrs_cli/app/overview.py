@@ -17,7 +17,7 @@ from cqrs_cli.projections.runner import (
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.health import cut_log
 from cqrs_cli.store.locks import Holder, holder
-from cqrs_cli.store.sync_runs import SyncRun, last_run
+from cqrs_cli.store.sync_state import SyncRun, last_run
 
 LOCKS = (REBUILD_LOCK,)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.store.chain import verify_chain
 from cqrs_cli.store.current_state import live_records
+from cqrs_cli.store.log import EventLog
 
 if TYPE_CHECKING:
     from cqrs_cli.sources.base import Domain, Source
@@ -48,7 +49,7 @@ def _count(
 
 
 def _events(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    return EventLog(conn).count()
 
 
 def _active(record: dict[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""The in-process event bus (DESIGN.md §5).
+"""The in-process event bus (docs/architecture.md: The event bus).
 
 Projections catch up from the log by checkpoint; the bus wakes subscribers and carries
 events to other handlers. Handlers subscribe per event type or to all; sync handlers run

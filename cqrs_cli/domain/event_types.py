@@ -1,4 +1,4 @@
-"""Event type names (DESIGN.md §3). Plain strings so the read path needs no pydantic.
+"""Event type names (docs/events.md). Plain strings so the read path needs no pydantic.
 
 Stream = one Odoo record: stream_type is the Odoo model, stream_id its id as text.
 `...Created` data: {"record": {...}}; `...Updated`: {"record": {...}, "changes":

@@ -1,4 +1,4 @@
-"""Normalized Odoo records (DESIGN.md §3): the `record` inside every event.
+"""Normalized Odoo records (docs/events.md): the `record` inside every event.
 
 `Model.model_validate(raw)` accepts a record exactly as Odoo's `search_read` returns it:
 `False` for "empty" becomes None (except on boolean fields), a many2one `[id, "name"]`

@@ -67,7 +67,7 @@ INTERNAL = "base.group_user"
 _ADMIN = (INTERNAL, SYSTEM, SALE_MANAGER, ALL_LEADS, SALESMAN)
 _SALES = (INTERNAL, SALESMAN)
 # A "manager" in the old app managed people through the employee tree, which gives
-# them their subordinates' opportunities (DESIGN §6): Odoo-wise still a salesperson.
+# them their subordinates' opportunities (docs/access.md, section 4): Odoo-wise still a salesperson.
 ROLE_GROUPS: dict[str, tuple[str, ...]] = {
     "superadmin": _ADMIN,
     "super_admin": _ADMIN,
@@ -476,7 +476,7 @@ class _Filler:
 
     def _employees_of(self, uid: int) -> list[Record]:
         mine = [e for e in self.snapshot.get("hr.employee", []) if _m2o_id(e.get("user_id")) == uid]
-        # DESIGN §6: the active employee with the lowest id, else the archived one.
+        # docs/access.md, section 4: the active employee with the lowest id, else the archived one.
         return sorted(mine, key=lambda e: (e.get("active") is False, e["id"]))
 
     def _employee(self, app: AppUser) -> None:

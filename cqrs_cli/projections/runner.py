@@ -17,15 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.base import Projection
+from cqrs_cli.store.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.locks import hold, holder
-from cqrs_cli.store.log import RecordedEvent, utc_now_iso
-from cqrs_cli.store.upcasting import UPCASTERS
+from cqrs_cli.store.log import RecordedEvent
 
 BATCH = 5000
 # A rebuild commits less often: each commit writes every page the batch touched to the
@@ -42,16 +40,6 @@ REBUILD_LOCK = "rebuild"
 CURRENT, BEHIND, PAUSED, REBUILD_NEEDED = "current", "behind", "paused", "rebuild_needed"
 # The checkpoint is past the newest event: the log lost events the view still shows.
 BEYOND_HEAD = "beyond_head"
-
-
-@dataclass
-class Checkpoint:
-    name: str
-    position: int = 0
-    version: int | None = None  # None: never run
-    status: str = "running"
-    error: str | None = None
-    error_position: int | None = None
 
 
 @dataclass
@@ -82,28 +70,6 @@ class CatchUpReport:
 
 class ProjectionNotReady(CqrsError):
     """A query needs a view that is paused or needs a rebuild."""
-
-
-def load_checkpoint(conn: sqlite3.Connection, name: str) -> Checkpoint:
-    row = conn.execute(
-        "SELECT position, version, status, error, error_position FROM checkpoints "
-        "WHERE projection = ?",
-        (name,),
-    ).fetchone()
-    if row is None:
-        return Checkpoint(name)
-    return Checkpoint(name, row[0], row[1], row[2], row[3], row[4])
-
-
-def save_checkpoint(conn: sqlite3.Connection, cp: Checkpoint) -> None:
-    conn.execute(
-        "INSERT INTO checkpoints (projection, position, version, status, error, error_position,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET "
-        "position = excluded.position, version = excluded.version, status = excluded.status,"
-        " error = excluded.error, error_position = excluded.error_position,"
-        " updated_at = excluded.updated_at",
-        (cp.name, cp.position, cp.version, cp.status, cp.error, cp.error_position, utc_now_iso()),
-    )
 
 
 def state_of(cp: Checkpoint, version: int, head: int) -> str:
@@ -264,38 +230,6 @@ def catch_up(
     return runner.report
 
 
-def _pages(store: Store, after: int, size: int) -> Iterator[list[RecordedEvent]]:
-    """The log in pages, decoded for projections only: upcast data, metadata left out.
-
-    Projections read an event's position, stream, type and data, nothing else: the event
-    id, stream version, timestamp and hash stay in the log (blank here), and so does the
-    metadata JSON. Fetching and decoding them was a fifth of the cost of a replay. The
-    bus gets full events from the log.
-    """
-    upcast = UPCASTERS.upcast
-    # orjson parses the stored JSON about twice as fast as the json module's C scanner,
-    # and decoding is most of a replay's cost at a million events.
-    loads = orjson.loads
-    low = after
-    while True:
-        rows = store.conn.execute(
-            "SELECT position, stream_type, stream_id, type, schema_version, data FROM events"
-            " WHERE position > ? ORDER BY position LIMIT ?",
-            (low, size),
-        ).fetchall()
-        if not rows:
-            return
-        page: list[RecordedEvent] = []
-        append = page.append
-        for pos, st, sid, typ, sv, data in rows:
-            sv, payload = upcast(typ, sv, loads(data))
-            append(RecordedEvent(pos, "", st, sid, 0, typ, sv, payload, {}, "", ""))
-        yield page
-        if len(rows) < size:
-            return
-        low = rows[-1][0]
-
-
 def roomy_cache(conn: sqlite3.Connection) -> None:
     """A page cache that holds a large view (a setting of the connection, not a write)."""
     # A replay touches the view tables all over, and so does a query joining 2,000 access
@@ -313,7 +247,7 @@ def _replay(
 ) -> int:
     roomy_cache(store.conn)
     count = 0
-    for page in _pages(store, after, batch):
+    for page in store.log.projection_pages(after, batch):
         feed(page)
         count += len(page)
         if progress:
@@ -514,7 +448,7 @@ def swap_in(
 ) -> None:
     """Catch the scratch tables up to the head and make them live, in one transaction."""
     with store.transaction() as conn:
-        events = [e for page in _pages(store, position, batch) for e in page]
+        events = [e for page in store.log.projection_pages(position, batch) for e in page]
         if events:
             for projection in scratch:
                 projection.begin(conn)

@@ -14,20 +14,12 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
-from cqrs_cli.store.chain import GENESIS, ChainReport, verify_chain
+from cqrs_cli.store.chain import ChainReport, verify_chain
+from cqrs_cli.store.checkpoints import beyond
+from cqrs_cli.store.log import Head, hash_at, head
+from cqrs_cli.store.sync_state import furthest_head
 
 _HEAD = re.compile(r"(\d+):([0-9a-fA-F]{64})")
-
-
-@dataclass(frozen=True)
-class Head:
-    """The newest event: its position (0 for an empty log) and its hash."""
-
-    position: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.position}:{self.hash}"
 
 
 def parse_head(text: str) -> Head:
@@ -42,20 +34,6 @@ def parse_head(text: str) -> Head:
     return Head(int(found[1]), found[2].lower())
 
 
-def head(conn: sqlite3.Connection) -> Head:
-    row = conn.execute(
-        "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
-    ).fetchone()
-    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
-
-
-def hash_at(conn: sqlite3.Connection, position: int) -> str | None:
-    if position == 0:
-        return GENESIS
-    row = conn.execute("SELECT hash FROM events WHERE position = ?", (position,)).fetchone()
-    return str(row[0]) if row else None
-
-
 def integrity(conn: sqlite3.Connection) -> str | None:
     """None when SQLite finds the file sound, else the first thing it found wrong."""
     try:
@@ -67,10 +45,6 @@ def integrity(conn: sqlite3.Connection) -> str | None:
     first = rows[0].replace("*** in database main ***", "")
     more = f" (and {len(rows) - 1} more)" if len(rows) > 1 else ""
     return " ".join(first.split()) + more
-
-
-def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
-    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def _short(text: str) -> str:
@@ -88,31 +62,24 @@ def cut_log(conn: sqlite3.Connection, at: Head | None = None) -> list[str]:
     seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
     if seq and int(seq[0]) > now.position:
         witnesses.append((int(seq[0]), f"SQLite handed out positions up to {seq[0]}"))
-    ahead = conn.execute(
-        "SELECT projection, position FROM checkpoints WHERE position > ? ORDER BY projection",
-        (now.position,),
-    ).fetchall()
+    ahead = beyond(conn, now.position)
     if ahead:
-        top = max(int(p) for _, p in ahead)
-        views = ", ".join(str(name) for name, _ in ahead)
+        top = max(p for _, p in ahead)
+        views = ", ".join(name for name, _ in ahead)
         witnesses.append((top, f"views at position up to {top} ({views})"))
     rewritten = None
-    if _has_column(conn, "sync_runs", "head_position"):
-        row = conn.execute(
-            "SELECT id, head_position, head_hash FROM sync_runs WHERE head_position IS NOT NULL"
-            " ORDER BY head_position DESC, started_at DESC LIMIT 1"
-        ).fetchone()
-        if row is not None:
-            run_id, position, recorded = str(row[0]), int(row[1]), row[2]
-            found = hash_at(conn, position) if position <= now.position else None
-            if position > now.position:
-                witnesses.append((position, f"sync run {run_id} reached {position}"))
-            elif recorded is not None and found != recorded:
-                rewritten = (
-                    f"the log was rewritten: sync run {run_id} recorded hash "
-                    f"{_short(recorded)}... at position {position}, the log now has "
-                    f"{_short(found or '?')}... there"
-                )
+    furthest = furthest_head(conn)
+    if furthest is not None:
+        run_id, position, recorded = furthest
+        found = hash_at(conn, position) if position <= now.position else None
+        if position > now.position:
+            witnesses.append((position, f"sync run {run_id} reached {position}"))
+        elif recorded is not None and found != recorded:
+            rewritten = (
+                f"the log was rewritten: sync run {run_id} recorded hash "
+                f"{_short(recorded)}... at position {position}, the log now has "
+                f"{_short(found or '?')}... there"
+            )
     problems = []
     if witnesses:
         top = max(p for p, _ in witnesses)

@@ -12,18 +12,15 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+from cqrs_cli.store.sync_state import last_skew
+
 WARN_ABOVE = 60.0  # seconds
 
 
 def widening(conn: sqlite3.Connection, source: str, skew: float | None) -> timedelta:
     """How much earlier the incremental window opens: the larger of this run's and the
     last recorded run's skew, when Odoo's clock is (or was) behind ours."""
-    row = conn.execute(
-        "SELECT clock_skew_seconds FROM sync_runs WHERE source = ?"
-        " AND clock_skew_seconds IS NOT NULL ORDER BY started_at DESC LIMIT 1",
-        (source,),
-    ).fetchone()
-    previous = float(row[0]) if row else 0.0
+    previous = last_skew(conn, source) or 0.0
     return timedelta(seconds=max(0.0, previous, skew or 0.0))
 
 

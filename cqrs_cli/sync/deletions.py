@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.sources.base import Source
+from cqrs_cli.store.sync_state import alive_ids
 from cqrs_cli.sync.scope import ORDER, referenced_partners, scope
 
 
@@ -53,15 +54,6 @@ class MassDeletionError(CqrsError):
             "from the source, run it again with --allow-deletions; if not, check the sync "
             "account's access rights in Odoo, or the snapshot"
         )
-
-
-def alive_ids(conn: sqlite3.Connection, model: str) -> set[int]:
-    return {
-        int(i)
-        for (i,) in conn.execute(
-            "SELECT odoo_id FROM odoo_raw_data WHERE model = ? AND deleted_at IS NULL", (model,)
-        )
-    }
 
 
 @dataclass

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
+from cqrs_cli.domain.records import EmployeeRecord
+from cqrs_cli.store.sync_state import alive_field
+
 
 def employee_warnings(conn: sqlite3.Connection) -> list[str]:
     parent: dict[int, int | None] = {
-        int(i): (int(p) if p is not None else None)
-        for i, p in conn.execute(
-            "SELECT odoo_id, json_extract(payload, '$.parent_id') FROM odoo_raw_data"
-            " WHERE model = 'hr.employee' AND deleted_at IS NULL"
-        )
+        i: (int(p) if p is not None else None)
+        for i, p in alive_field(conn, EmployeeRecord.MODEL, "parent_id").items()
     }
     warnings = [
         f"employee {eid}: manager employee {pid} does not exist"

@@ -1,6 +1,6 @@
 """The sync run: read a source model by model, diff with odoo_raw_data, append events.
 
-Rules (DESIGN.md §3, §4):
+Rules (docs/sync.md, docs/events.md):
 - One page of records = one transaction: its events, its odoo_raw_data rows and (on a
   model's last step) its cursor commit together or not at all. A failed run leaves every
   committed page in place; the next run re-reads from the old cursor and the content
@@ -19,8 +19,9 @@ Rules (DESIGN.md §3, §4):
   portal user) gets a `...Deleted` event; it may come back later with a `...Created`.
 - A write that changes only write_date is no change (no event; the stored row is updated).
 
-odoo_raw_data holds the normalized record: `payload` is its canonical JSON without
-write_date (which has its own column), `content_hash` the sha256 of that text.
+odoo_raw_data (store/sync_state.py) holds the normalized record: `payload` is its
+canonical JSON without write_date (which has its own column), `content_hash` the sha256 of
+that text.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from cqrs_cli.domain.event_types import event_type
 from cqrs_cli.domain.odoo_ids import MAX_ID, denoted_id, is_id, odd_id_reason
 from cqrs_cli.domain.records import OdooRecord, UserRecord
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, Source
-from cqrs_cli.store import sync_runs
+from cqrs_cli.store import sync_state
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import ExpectedVersion
@@ -119,32 +120,15 @@ class _Local:
 
 def _stored_record(conn: sqlite3.Connection, model: str, odoo_id: int) -> dict[str, Any]:
     """The last known normalized record (only read for the few that changed or went)."""
-    payload, write_date = conn.execute(
-        "SELECT payload, write_date FROM odoo_raw_data WHERE model = ? AND odoo_id = ?",
-        (model, odoo_id),
-    ).fetchone()
+    payload, write_date = sync_state.stored_payload(conn, model, odoo_id)
     record: dict[str, Any] = json.loads(payload)
     record["write_date"] = write_date
     return record
 
 
-def _load_local(conn: sqlite3.Connection, model: str) -> _Local:
-    rows = {
-        int(i): (h, w, d is not None)
-        for i, h, w, d in conn.execute(
-            "SELECT odoo_id, content_hash, write_date, deleted_at FROM odoo_raw_data"
-            " WHERE model = ?",
-            (model,),
-        )
-    }
-    versions = {
-        int(s): int(v)
-        for s, v in conn.execute(
-            "SELECT stream_id, max(version) FROM events WHERE stream_type = ? GROUP BY stream_id",
-            (model,),
-        )
-    }
-    return _Local(rows, versions)
+def _load_local(store: Store, model: str) -> _Local:
+    versions = {int(s): v for s, v in store.log.stream_versions(model).items()}
+    return _Local(sync_state.stored_rows(store.conn, model), versions)
 
 
 def plain(record: OdooRecord) -> dict[str, Any]:
@@ -254,34 +238,10 @@ class _Run:
         with self.store.transaction() as conn:
             positions = log.append_many(batches) if batches else []
             if positions:
-                sync_runs.record_progress(conn, self.result.run_id, len(positions))
-            if upserts:
-                conn.executemany(
-                    "INSERT INTO odoo_raw_data (model, odoo_id, payload, content_hash,"
-                    " write_date, first_seen, last_seen, deleted_at)"
-                    " VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT (model, odoo_id) DO UPDATE SET"
-                    " payload = excluded.payload, content_hash = excluded.content_hash,"
-                    " write_date = excluded.write_date, last_seen = excluded.last_seen,"
-                    " deleted_at = NULL",
-                    upserts,
-                )
-            if touches:
-                conn.executemany(
-                    "UPDATE odoo_raw_data SET last_seen = ? WHERE model = ? AND odoo_id = ?",
-                    touches,
-                )
-            if deletions:
-                conn.executemany(
-                    "UPDATE odoo_raw_data SET deleted_at = ? WHERE model = ? AND odoo_id = ?",
-                    deletions,
-                )
+                sync_state.record_progress(conn, self.result.run_id, len(positions))
+            sync_state.write_raw(conn, upserts, touches, deletions)
             if cursor:
-                conn.execute(
-                    "INSERT INTO sync_cursors (source, model, write_date, updated_at)"
-                    " VALUES (?,?,?,?) ON CONFLICT (source, model) DO UPDATE SET"
-                    " write_date = excluded.write_date, updated_at = excluded.updated_at",
-                    (*cursor, self.now),
-                )
+                sync_state.save_cursor(conn, *cursor, self.now)
         if positions:
             r = self.result
             r.events_appended += len(positions)
@@ -423,13 +383,6 @@ class _Run:
             local.versions[oid] = local.versions.get(oid, 0) + 1
 
 
-def _cursor(conn: sqlite3.Connection, source: str, model: str) -> str | None:
-    row = conn.execute(
-        "SELECT write_date FROM sync_cursors WHERE source = ? AND model = ?", (source, model)
-    ).fetchone()
-    return str(row[0]) if row else None
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -469,7 +422,7 @@ def run_sync(
     listed = check_deletions(conn, source, deletions)
     skew = None if result.clock_skew is None else round(result.clock_skew, 1)
     with store.transaction():
-        interrupted = sync_runs.start(
+        interrupted = sync_state.start(
             conn, result.run_id, source.name, result.mode, now, clock_skew=skew
         )
     result.warnings.extend(
@@ -492,23 +445,24 @@ def run_sync(
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         # Recording the failure must not hide it (e.g. when the file itself is the problem).
         with contextlib.suppress(sqlite3.Error), store.transaction():
-            conn.execute(
-                "UPDATE sync_runs SET status = 'failed', finished_at = ?, counts = ?,"
-                " events_appended = ?, error = ? WHERE id = ?",
-                (
-                    _iso(clock()),
-                    _counts_json(result),
-                    result.events_appended,
-                    message,
-                    result.run_id,
-                ),
+            sync_state.finish(
+                conn,
+                result.run_id,
+                sync_state.FAILED,
+                _iso(clock()),
+                _counts_json(result),
+                result.events_appended,
+                message,
             )
         raise
     with store.transaction():
-        conn.execute(
-            "UPDATE sync_runs SET status = 'succeeded', finished_at = ?, counts = ?,"
-            " events_appended = ? WHERE id = ?",
-            (_iso(clock()), _counts_json(result), result.events_appended, result.run_id),
+        sync_state.finish(
+            conn,
+            result.run_id,
+            sync_state.SUCCEEDED,
+            _iso(clock()),
+            _counts_json(result),
+            result.events_appended,
         )
     return result
 
@@ -531,7 +485,7 @@ def _sync_model(
     if not source.provides(model):
         run.result.warnings.append(f"{source.name} has no {model}: left as it is in the file")
         return
-    local = _load_local(conn, model)
+    local = _load_local(run.store, model)
     alive_before = len(local.alive())
     referenced = referenced_partners(conn) if model == "res.partner" else None
     in_scope = scope(model, referenced)
@@ -544,7 +498,7 @@ def _sync_model(
         # The opportunities just read point to other accounts: list the new scope, still
         # before the first account is written.
         listed = set(source.search_ids(model, in_scope))
-    cursor = _cursor(conn, source.cursor_key, model) if incremental else None
+    cursor = sync_state.cursor(conn, source.cursor_key, model) if incremental else None
     domain: Domain = list(in_scope)
     if cursor is not None:
         since = (datetime.strptime(cursor, ODOO_DT) - overlap).strftime(ODOO_DT)

@@ -1,4 +1,5 @@
-"""Resolve res.groups ids to the XML ids that decide visibility (DESIGN.md §4, §6)."""
+"""Resolve res.groups ids to the XML ids that decide visibility (docs/sync.md: Odoo facts the
+sync relies on; docs/access.md: Groups)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Which Odoo records the sync reads, in which order, and with which domain (DESIGN.md §4, §6)."""
+"""Which Odoo records the sync reads, in which order, and with which domain (docs/sync.md:
+What is read)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cqrs_cli.domain.records import (
     UserRecord,
 )
 from cqrs_cli.sources.base import Domain
+from cqrs_cli.store.sync_state import alive_values
 
 # Opportunities come before accounts because the accounts we keep are the companies plus
 # whatever partner an opportunity points to, known only once the opportunities are in.
@@ -47,11 +49,4 @@ def scope(model: str, referenced: list[int] | None = None) -> Domain:
 
 def referenced_partners(conn: sqlite3.Connection) -> list[int]:
     """The partners the opportunities alive in the file point to."""
-    return sorted(
-        int(v)
-        for (v,) in conn.execute(
-            "SELECT DISTINCT json_extract(payload, '$.partner_id') FROM odoo_raw_data"
-            " WHERE model = 'crm.lead' AND deleted_at IS NULL"
-            " AND json_extract(payload, '$.partner_id') IS NOT NULL"
-        )
-    )
+    return sorted(int(v) for v in alive_values(conn, OpportunityRecord.MODEL, "partner_id"))
