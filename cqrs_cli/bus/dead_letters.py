@@ -1,4 +1,6 @@
-"""The `dead_letters` table: events a bus handler kept failing on, with the error."""
+"""The `dead_letters` table: events a subscriber or a bus handler kept failing on, with
+the error and the attempts. `handler` names who failed: an in-process handler's name, or
+an after-commit subscriber's (`webhook:3`)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,14 @@ class DeadLetters:
         rows = self.store.conn.execute(
             "SELECT id, handler, position, event_id, event_type, error, attempts, failed_at"
             " FROM dead_letters ORDER BY id"
+        ).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
+    def of(self, handler: str) -> list[DeadLetter]:
+        rows = self.store.conn.execute(
+            "SELECT id, handler, position, event_id, event_type, error, attempts, failed_at"
+            " FROM dead_letters WHERE handler = ? ORDER BY position",
+            (handler,),
         ).fetchall()
         return [DeadLetter(*row) for row in rows]
 

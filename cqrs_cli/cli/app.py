@@ -27,6 +27,7 @@ from cqrs_cli.cli.commands import (
     validate,
     verify,
     view,
+    webhooks,
     whoami,
 )
 from cqrs_cli.cli.context import AppState
@@ -117,6 +118,7 @@ app.command("users")(users.run)
 app.command("status")(status.run)
 app.command("rebuild")(rebuild.run)
 app.command("dead-letters")(dead_letters.run)
+app.add_typer(webhooks.app, name="webhooks")
 app.command("validate")(validate.run)
 
 
