@@ -148,7 +148,7 @@ def _emit(rows: list[dict[str, Any]], fmt: str, *, json_value: Any, title: str) 
 @app.command("remove")
 def remove(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="ID", help="The webhook's id or name.")],
+    id: Annotated[str, typer.Argument(metavar="ID", help="The webhook's id or name.")],
 ) -> None:
     """Remove a webhook with its checkpoint and its dead letters."""
     from cqrs_cli.bus.webhooks.registry import Webhooks
@@ -157,7 +157,7 @@ def remove(
 
     with open_for(ctx, write=True, create=False) as store:
         webhooks = Webhooks(store)
-        webhook = webhooks.find(ref)
+        webhook = webhooks.find(id)
         # Not under a delivery to it: that one would go on writing its checkpoint.
         with hold(store.path, LOCK, wait=REMOVE_WAIT):
             letters = webhooks.remove(webhook)
