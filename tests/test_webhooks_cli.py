@@ -291,3 +291,14 @@ def test_the_documented_receiver_checks_the_signature_and_drops_repeats(
     assert [line.split()[0] for line in lines] == ["60", "61", "62"]
     assert all(line.split()[1] == "OdooOpportunityUpdated" for line in lines)
     assert key not in Path(db).read_bytes().decode("latin-1")
+
+
+def test_add_needs_an_existing_file_and_says_when_the_log_is_empty(tmp_path: Path) -> None:
+    db = str(tmp_path / "typo.db")
+    missing = runner.invoke(app, ["--db", db, "webhooks", "add", "https://example.com/"])
+    assert missing.exit_code == 1 and missing.stderr.startswith("Error: no database at ")
+    assert not Path(db).exists()
+    assert runner.invoke(app, ["--db", db, "migrate"]).exit_code == 0
+    empty = runner.invoke(app, ["--db", db, "webhooks", "add", "https://example.com/"])
+    assert empty.exit_code == 0
+    assert "(the log is empty: the first sync sends the whole CRM)" in empty.stderr

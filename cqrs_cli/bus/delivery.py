@@ -15,6 +15,7 @@ by event id).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -104,11 +105,18 @@ class _Run:
             for event in events:
                 if self.sub.wants(event):
                     self._deliver(event)
+                elif self.failures:  # the event it failed on is no longer wanted
+                    self._forget_failures()
                 self.position = event.position
                 if self.unsaved >= self.pacing.save_every:
                     self._save()
         except _Stop as stop:
             return self._report(stop.outcome, head)
+        except BaseException:
+            # Ctrl-C, or a bug: keep what was delivered, so fewer events come twice.
+            with contextlib.suppress(Exception):
+                self._save()
+            raise
         self.position = max(self.position, head)
         self._save()
         return self._report(CAUGHT_UP, head)
@@ -123,8 +131,7 @@ class _Run:
                 self.delivered += 1
                 self.unsaved += 1
                 if self.failures:
-                    self.failures, self.error, self.failed_event = 0, None, None
-                    self.unsaved = pacing.save_every  # forget the failures now
+                    self._forget_failures()
                 return
             if outcome.cut_short:
                 self._stop_for_time(event)
@@ -137,6 +144,10 @@ class _Run:
             if pacing.clock() + wait >= self.deadline:
                 self._stop_for_time(event)
             pacing.sleep(wait)
+
+    def _forget_failures(self) -> None:
+        self.failures, self.error, self.failed_event = 0, None, None
+        self.unsaved = self.pacing.save_every  # saved at once: the row forgets them too
 
     def _stop_for_time(self, event: RecordedEvent) -> None:
         if self.failures:

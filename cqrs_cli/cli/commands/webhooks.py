@@ -88,7 +88,7 @@ def add(
     wanted = check_types(types or [])
     if secret_env is not None:
         check_env_name(secret_env)
-    with open_for(ctx, write=True) as store:
+    with open_for(ctx, write=True, create=False) as store:
         webhook, head = Webhooks(store).add(
             url,
             types=wanted,
@@ -98,7 +98,11 @@ def add(
             timeout=timeout,
         )
         rows = [_row(webhook, head, head, 0, None)]
-    already = f", not the {head} already in the log" if head else ""
+    already = (
+        f", not the {head} already in the log"
+        if head
+        else " (the log is empty: the first sync sends the whole CRM)"
+    )
     info(
         ctx,
         f"Added {webhook.label}. It starts at position {head}: it gets the events appended "
