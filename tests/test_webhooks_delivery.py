@@ -21,9 +21,10 @@ from cqrs_cli.bus.backoff import Backoff
 from cqrs_cli.bus.checkpoints import SubscriberCheckpoints
 from cqrs_cli.bus.dead_letters import DeadLetters
 from cqrs_cli.bus.delivery import CAUGHT_UP, OUT_OF_TIME, PAUSED, WAS_PAUSED, Pacing
-from cqrs_cli.bus.webhooks.http import HttpClient, TransportError
+from cqrs_cli.bus.webhooks.http import HttpClient, Response, TransportError
 from cqrs_cli.bus.webhooks.registry import Webhook, Webhooks
 from cqrs_cli.bus.webhooks.run import LOCK, deliver_pending, retry_dead_letters
+from cqrs_cli.bus.webhooks.subscriber import judge
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.locks import hold
 from cqrs_cli.store.log import RecordedEvent
@@ -459,3 +460,32 @@ def test_the_client_ends_a_request_at_its_deadline_even_against_a_drip(
         client.post(receiver.url, b"{}", {}, timeout=0.5)
     assert caught.value.timed_out
     assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize(
+    ("status", "ok", "retryable"),
+    [
+        (200, True, True),
+        (202, True, True),
+        (204, True, True),
+        (408, False, True),
+        (429, False, True),
+        (500, False, True),
+        (503, False, True),
+        (301, False, False),
+        (400, False, False),
+        (401, False, False),
+        (404, False, False),
+        (410, False, False),
+        (422, False, False),
+    ],
+)
+def test_what_each_answer_means(status: int, ok: bool, retryable: bool) -> None:
+    headers = {"location": "https://elsewhere.example/", "retry-after": "7"}
+    outcome = judge(Response(status, "Reason", headers, b"  why\n\tnot  "))
+    assert (outcome.ok, outcome.retryable) == (ok, retryable)
+    if status == 301:
+        assert "redirect to 'https://elsewhere.example/' not followed" in outcome.error
+    elif not ok:
+        assert outcome.error == f"HTTP {status} Reason: why not"
+        assert outcome.retry_after == (7 if retryable else None)
