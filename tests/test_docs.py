@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from cqrs_cli.cli.reference import render, undocumented
+from cqrs_cli.cli.reference import render, undocumented, without_examples
 from tests.conftest import REPO
 
 
 def test_every_command_and_option_has_help() -> None:
     assert undocumented() == []
+
+
+def test_every_command_has_examples() -> None:
+    assert without_examples() == []
 
 
 def test_reference_is_current() -> None:

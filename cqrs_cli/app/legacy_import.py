@@ -20,6 +20,7 @@ from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import LegacyImport
 from cqrs_cli.legacy.source import SOURCE_NAME, LegacySource
 from cqrs_cli.projections.runner import CURRENT, catch_up, status
+from cqrs_cli.sources.snapshot import RECORD_MODELS
 from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect
 from cqrs_cli.store.files import Store, open_store
@@ -31,12 +32,20 @@ BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
 
 
 def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
-    """Problems stop the import unless the caller chose to import the rest."""
+    """Problems stop the import unless the caller chose to import the rest; an input with
+    no Odoo record at all stops it too (checked here, before anything is written, rather
+    than by the snapshot source once the file is backed up and open)."""
     if loaded.problems and not skip:
         count = len(loaded.problems)
         raise CqrsError(
             f"{count} problem{'s' if count != 1 else ''} in the input (listed above); "
             f"nothing imported. Fix the export, or import the rest with {SKIP_FLAG}"
+        )
+    if not any(model in loaded.snapshot for model in RECORD_MODELS):
+        raise CqrsError(
+            "nothing to import: the input holds no Odoo record (users, employees, teams, "
+            "stages, accounts or opportunities)"
+            + (" once its problems are left out" if loaded.problems else "")
         )
 
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cqrs_cli.cli.terminal import say
 from cqrs_cli.store.files import Store, open_store
+
+if TYPE_CHECKING:
+    from typer._click.core import Parameter
+
+DB_HELP = "The SQLite file."
+QUIET_HELP = "No messages or progress on stderr."
+# `--db` and `--quiet` are the root's options; each command accepts them too, after its
+# name, as people type them (`cqrs view --db demo.db --as vinsha`). They set the same
+# state the root's do, the last one given winning.
+GLOBAL_PANEL = "Global options (also before the command)"
 
 
 @dataclass
@@ -40,3 +52,79 @@ def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = N
 
 
 FORMAT_HELP = "Output format: table, json, csv or any tabulate format (github, plain, ...)."
+SUMMARY_FORMAT_HELP = (
+    "Print the summary as data on stdout in this format: table, json, csv or any tabulate "
+    "format. Without it the summary is a message table on stderr (none with --quiet)."
+)
+
+
+def check_summary_format(fmt: str | None) -> str | None:
+    from cqrs_cli.cli.output import check_format
+
+    return None if fmt is None else check_format(fmt)
+
+
+def emit_summary(
+    ctx: typer.Context,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str | None,
+    *,
+    title: str,
+    json_value: Any,
+) -> None:
+    """What a write command (sync, migrate legacy) did. It is data when `--format` asks for
+    it: on stdout, even with --quiet. Otherwise it is a message for the person at the
+    terminal, like the lines around it: a table on stderr, silenced by --quiet, so a
+    quiet scheduled sync with nothing to do prints nothing at all."""
+    from cqrs_cli.cli.output import emit_rows
+
+    if fmt is not None:
+        emit_rows(rows, columns, fmt, title=title, json_value=json_value)
+    elif not state(ctx).quiet:
+        emit_rows(rows, columns, "table", title=title, stderr=True)
+
+
+def _set_db(ctx: typer.Context, value: Path | None) -> None:
+    if value is not None:
+        state(ctx).db = value
+
+
+def _set_quiet(ctx: typer.Context, value: bool) -> None:
+    if value:
+        state(ctx).quiet = True
+
+
+def _probe(
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help=f"{DB_HELP} Same as `cqrs --db FILE COMMAND` (env CQRS_DB).",
+            callback=_set_db,
+            rich_help_panel=GLOBAL_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help=QUIET_HELP, callback=_set_quiet, rich_help_panel=GLOBAL_PANEL
+        ),
+    ] = False,
+) -> None:
+    """Only declares the options; never run."""
+
+
+def late_global_options() -> list[Parameter]:
+    """Fresh `--db` and `--quiet` options for one command, passed to no function."""
+    probe = typer.Typer(add_completion=False)
+    probe.command()(_probe)
+    params = list(typer.main.get_command(probe).params)
+    for param in params:
+        param.expose_value = False
+    return params
+
+
+def is_late_global(param: Parameter) -> bool:
+    return param.name in ("db", "quiet") and not param.expose_value

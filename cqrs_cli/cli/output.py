@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from cqrs_cli.cli.terminal import console, out, shown, text
@@ -49,6 +51,17 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) + "\n")
 
 
+def write_json(path: Path, value: Any) -> None:
+    """`value` as JSON in a new or replaced file, whole or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CqrsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -64,8 +77,11 @@ def emit_rows(
     *,
     title: str | None = None,
     json_value: Any = None,
+    stderr: bool = False,
 ) -> None:
-    """Print rows in `fmt`. JSON prints `json_value` when given (the pinned shape), else rows."""
+    """Print rows in `fmt`. JSON prints `json_value` when given (the pinned shape), else rows.
+
+    `stderr` prints a table as a message (a sync's summary), on stderr."""
     fmt = check_format(fmt)
     if fmt == "json":
         emit_json(list(rows) if json_value is None else json_value)
@@ -81,7 +97,7 @@ def emit_rows(
             table.add_column(text(column), justify=_align(rows, column))
         for r in rows:
             table.add_row(*(text(_cell(r.get(c))) for c in columns))
-        console().print(table)
+        console(stderr=stderr).print(table)
     else:
         from tabulate import tabulate
 

@@ -2,7 +2,8 @@
 
     python -m cqrs_cli.cli.reference > docs/reference.md
 
-A test regenerates it and fails when the file is stale or a command or option lacks help.
+A test regenerates it and fails when the file is stale, or when a command or option lacks
+help or a command lacks examples (cqrs_cli/cli/examples.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Any
 import typer.main
 
 from cqrs_cli.cli.app import app
+from cqrs_cli.cli.context import is_late_global
+from cqrs_cli.cli.examples import EXAMPLES
 
 HEADER = (
     "# Command reference\n\n"
     "Generated from the program by `python -m cqrs_cli.cli.reference > docs/reference.md`;\n"
-    "a test fails when this file is stale. Global options go before the command.\n"
+    "a test fails when this file is stale. Global options go before the command;\n"
+    "`--db` and `--quiet` are accepted after it too (`cqrs view --db demo.db --as vinsha`).\n"
 )
 
 
@@ -55,14 +59,37 @@ def undocumented() -> list[str]:
     return missing
 
 
+def without_examples() -> list[str]:
+    """Commands whose --help ends with no example."""
+    return [
+        " ".join(path)
+        for path, _ in _walk(typer.main.get_command(app), ("cqrs",))
+        if not EXAMPLES.get(" ".join(path[1:]))
+    ]
+
+
+def _examples(path: tuple[str, ...]) -> str:
+    examples = EXAMPLES.get(" ".join(path[1:]), ())
+    if not examples:
+        return ""
+    body = "\n".join(f"# {what}\n{line}" for what, line in examples)
+    return f"\nExamples:\n\n```bash\n{body}\n```\n"
+
+
 def render() -> str:
     parts = [HEADER]
     for path, command in _walk(typer.main.get_command(app), ("cqrs",)):
         title = " ".join(path)
         parts.append(f"\n## `{title}`\n\n{(command.help or '').strip()}\n")
-        lines = [_param_line(p) for p in command.params if p.name not in ("help",)]
+        # The late `--db` and `--quiet` of every command are the root's, listed once there.
+        lines = [
+            _param_line(p)
+            for p in command.params
+            if p.name not in ("help",) and not is_late_global(p)
+        ]
         if lines:
             parts.append("\n" + "\n".join(lines) + "\n")
+        parts.append(_examples(path))
     return "".join(parts)
 
 

@@ -52,8 +52,10 @@ class AccessMatrix(OrgProjection):
             dirty INTEGER NOT NULL DEFAULT 1, computed_at TEXT
         )""",
         "user_access_rows": """(
-            user_id INTEGER NOT NULL, opportunity_id INTEGER NOT NULL, reason TEXT NOT NULL,
-            via TEXT, partner_id INTEGER, PRIMARY KEY (user_id, opportunity_id)
+            user_id INTEGER NOT NULL REFERENCES user_profiles (user_id),
+            opportunity_id INTEGER NOT NULL REFERENCES opportunity_view (id),
+            reason TEXT NOT NULL, via TEXT, partner_id INTEGER,
+            PRIMARY KEY (user_id, opportunity_id)
         ) WITHOUT ROWID""",
         "uam_opportunities": """(
             id INTEGER PRIMARY KEY, user_id INTEGER, company_id INTEGER, partner_id INTEGER

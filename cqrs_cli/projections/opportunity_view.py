@@ -68,8 +68,10 @@ class OpportunityView(OrgProjection):
     tables: ClassVar[dict[str, str]] = {
         "opportunity_view": """(
             id INTEGER PRIMARY KEY, name TEXT, status TEXT NOT NULL, active INTEGER NOT NULL,
-            stage_id INTEGER, stage TEXT, stage_sequence INTEGER, user_id INTEGER,
-            salesperson_login TEXT, salesperson_name TEXT, manager_id INTEGER,
+            stage_id INTEGER, stage TEXT, stage_sequence INTEGER,
+            user_id INTEGER REFERENCES user_profiles (user_id),
+            salesperson_login TEXT, salesperson_name TEXT,
+            manager_id INTEGER REFERENCES user_profiles (user_id),
             manager_login TEXT, manager_name TEXT, partner_id INTEGER, account TEXT,
             team_id INTEGER, team TEXT, company_id INTEGER, expected_revenue REAL NOT NULL,
             probability REAL NOT NULL, date_deadline TEXT, date_closed TEXT,

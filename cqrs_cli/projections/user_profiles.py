@@ -41,7 +41,8 @@ class UserProfiles(OrgProjection):
     tables: ClassVar[dict[str, str]] = {
         "user_profiles": """(
             user_id INTEGER PRIMARY KEY, login TEXT NOT NULL, name TEXT, email TEXT,
-            active INTEGER NOT NULL, employee_id INTEGER, manager_id INTEGER,
+            active INTEGER NOT NULL, employee_id INTEGER,
+            manager_id INTEGER REFERENCES user_profiles (user_id),
             manager_login TEXT, manager_name TEXT,
             subordinates TEXT NOT NULL, all_subordinates TEXT NOT NULL, teams TEXT NOT NULL,
             groups TEXT NOT NULL, access TEXT NOT NULL, is_salesman INTEGER NOT NULL,

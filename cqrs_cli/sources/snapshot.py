@@ -2,21 +2,46 @@
 
 The same class serves `--from-file PATH`, the embedded demo and in-memory dicts (the
 legacy importer). A snapshot is complete: a record missing from it counts as deleted.
+Its keys are checked before anything is read: a key no sync reads (`crm.leads`) or a
+snapshot with none of the synced models (`{}`) is an error, never a sync that quietly
+leaves everything as it was.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 
+from cqrs_cli.domain.event_types import ENTITY_BY_MODEL
 from cqrs_cli.domain.odoo_ids import denoted_id, is_id
 from cqrs_cli.sources.base import PAGE_SIZE, Domain, Raw, SourceError
 from cqrs_cli.sources.domain import compile_domain
 
 # Read when a model is absent, as Odoo does for users without HR rights.
 FALLBACK_MODELS = {"hr.employee": "hr.employee.public"}
+# The models a sync reads records of, and those that name users' groups (sync/groups.py).
+RECORD_MODELS = (*ENTITY_BY_MODEL, *FALLBACK_MODELS.values())
+GROUP_MODELS = ("res.groups", "ir.model.data")
+KNOWN_MODELS = (*RECORD_MODELS, *GROUP_MODELS)
+
+
+def check_models(data: Mapping[str, object], where: str) -> None:
+    """Refuse a key no sync reads (a typo would leave that model as it is, unnoticed) and a
+    snapshot holding none of the synced models (a sync of it would do nothing)."""
+    known = ", ".join(KNOWN_MODELS)
+    for key in data:
+        if key not in KNOWN_MODELS:
+            close = get_close_matches(str(key), KNOWN_MODELS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SourceError(f"{where}: unknown model {key!r}{hint}; known models: {known}")
+    if not any(model in data for model in RECORD_MODELS):
+        raise SourceError(
+            f"{where} holds none of the models a sync reads ({', '.join(RECORD_MODELS)}); "
+            "a snapshot maps each model to its records, as `cqrs export` writes"
+        )
 
 
 class SnapshotSource:
@@ -24,9 +49,12 @@ class SnapshotSource:
 
     incremental = False
 
-    def __init__(self, data: Mapping[str, Sequence[Raw]], *, name: str = "file") -> None:
+    def __init__(
+        self, data: Mapping[str, Sequence[Raw]], *, name: str = "file", where: str | None = None
+    ) -> None:
         if not isinstance(data, Mapping):
             raise SourceError("a snapshot must be a JSON object of model name → list of records")
+        check_models(data, where or f"snapshot {name}")
         for model, records in data.items():
             if not isinstance(records, list | tuple):
                 raise SourceError(f"snapshot: {model} must be a list of records")
@@ -52,7 +80,7 @@ class SnapshotSource:
             raise SourceError(f"{path} is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise SourceError(f"{path}: a snapshot is a JSON object of model name → records")
-        return cls(data, name=name)
+        return cls(data, name=name, where=str(path))
 
     def provides(self, model: str) -> bool:
         return model in self._data or FALLBACK_MODELS.get(model, "") in self._data

@@ -11,8 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, open_for, state
-from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import (
+    FORMAT_HELP,
+    SUMMARY_FORMAT_HELP,
+    check_summary_format,
+    emit_summary,
+    info,
+    open_for,
+    state,
+)
+from cqrs_cli.cli.output import emit_rows
 from cqrs_cli.cli.terminal import say
 from cqrs_cli.store.db import connect
 from cqrs_cli.store.migrations import LATEST, check_not_newer, status
@@ -105,7 +113,7 @@ def legacy(
             "20 % of a model already in the file (records missing from the export).",
         ),
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Annotated[str | None, typer.Option("--format", help=SUMMARY_FORMAT_HELP)] = None,
 ) -> None:
     """Import the old MongoDB app's mongoexport files as a `legacy` sync (docs/legacy.md).
 
@@ -118,7 +126,7 @@ def legacy(
     from cqrs_cli.cli.commands.sync import after_sync
     from cqrs_cli.legacy.parse import load_legacy
 
-    fmt = check_format(fmt)
+    fmt = check_summary_format(fmt)
     db = state(ctx).db
     loaded = load_legacy(data, users)
     # Listed even with --quiet: each one is data that is not imported as it stands.
@@ -158,7 +166,7 @@ def _report(
     checks: list[Check],
     backup: Path | None,
     dry_run: bool,
-    fmt: str,
+    fmt: str | None,
 ) -> None:
     from cqrs_cli.app.legacy_import import deleted_total
     from cqrs_cli.cli.commands.sync import invalid_line
@@ -186,7 +194,7 @@ def _report(
         "warnings": result.warnings,
     }
     title = "legacy import" + (" (dry run: nothing written)" if dry_run else "")
-    emit_rows(rows, LEGACY_COLUMNS, fmt, title=title, json_value=value)
+    emit_summary(ctx, rows, LEGACY_COLUMNS, fmt, title=title, json_value=value)
     would = "Would append" if dry_run else "Appended"
     for bad in result.invalid:
         info(ctx, f"Invalid record skipped: {invalid_line(bad)}")

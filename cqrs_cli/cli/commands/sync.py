@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, open_for, state
-from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import (
+    SUMMARY_FORMAT_HELP,
+    check_summary_format,
+    emit_summary,
+    info,
+    open_for,
+    state,
+)
 from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, pick_source
 from cqrs_cli.cli.terminal import console, shown
 
@@ -145,7 +151,7 @@ def run(
             help="Seconds webhooks may take after the sync; what is left waits for the next.",
         ),
     ] = 30.0,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Annotated[str | None, typer.Option("--format", help=SUMMARY_FORMAT_HELP)] = None,
 ) -> None:
     """Pull users, employees, teams, stages, accounts and opportunities into the event log.
 
@@ -154,7 +160,7 @@ def run(
     """
     from cqrs_cli.sync import DeletionLimit, run_sync
 
-    fmt = check_format(fmt)
+    fmt = check_summary_format(fmt)
     limit = DeletionLimit(max_deletions, max_deletions_percent, allow_deletions)
     source = pick_source(demo, from_file, url, database, user, password, timeout)
     try:
@@ -194,9 +200,10 @@ def invalid_line(bad: Invalid) -> str:
     return f"{bad.model} {which}: {bad.field}: {bad.reason}"
 
 
-def _report(ctx: typer.Context, result: SyncResult, fmt: str) -> None:
+def _report(ctx: typer.Context, result: SyncResult, fmt: str | None) -> None:
     rows = [{"model": m, **vars(c)} for m, c in result.counts.items()]
-    emit_rows(
+    emit_summary(
+        ctx,
         rows,
         COLUMNS,
         fmt,

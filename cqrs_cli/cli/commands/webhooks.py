@@ -78,12 +78,19 @@ def add(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, max=600, help="Seconds one request may take.")
     ] = 10.0,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Also print the new webhook as data on stdout in this format: table, json, "
+            "csv or any tabulate format.",
+        ),
+    ] = None,
 ) -> None:
     """Add a webhook. It starts at the log's head: it gets the events appended from now on."""
     from cqrs_cli.bus.webhooks.registry import Webhooks, check_env_name, check_types, check_url
 
-    fmt = check_format(fmt)
+    fmt = None if fmt is None else check_format(fmt)
     check_url(url)
     wanted = check_types(types or [])
     if secret_env is not None:
@@ -114,7 +121,8 @@ def add(
             f"Warning: {secret_env} is not set here; deliveries to {webhook.label} are "
             "skipped until it is set where `cqrs sync` runs.",
         )
-    _emit(rows, fmt, json_value=rows[0], title="webhook")
+    if fmt is not None:
+        _emit(rows, fmt, json_value=rows[0], title="webhook")
 
 
 @app.command("list")
