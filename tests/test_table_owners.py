@@ -25,6 +25,8 @@ OWNERS: dict[str, set[str]] = {
     "sync_runs": {"store/sync_state.py"},
     "checkpoints": {"store/checkpoints.py"},
     "dead_letters": {"bus/dead_letters.py"},
+    "webhooks": {"bus/webhooks/registry.py"},
+    "subscriber_checkpoints": {"bus/checkpoints.py"},
 }
 
 

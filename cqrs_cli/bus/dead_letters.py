@@ -1,4 +1,6 @@
-"""The `dead_letters` table: events a bus handler kept failing on, with the error."""
+"""The `dead_letters` table: events a subscriber or a bus handler kept failing on, with
+the error and the attempts. `handler` names who failed: an in-process handler's name, or
+an after-commit subscriber's (`webhook:3`)."""
 
 from __future__ import annotations
 
@@ -51,9 +53,23 @@ class DeadLetters:
         ).fetchall()
         return [DeadLetter(*row) for row in rows]
 
+    def of(self, handler: str) -> list[DeadLetter]:
+        rows = self.store.conn.execute(
+            "SELECT id, handler, position, event_id, event_type, error, attempts, failed_at"
+            " FROM dead_letters WHERE handler = ? ORDER BY position",
+            (handler,),
+        ).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
     def remove(self, letter_id: int) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
+
+    def remove_handler(self, handler: str) -> int:
+        """Remove every letter of `handler` (a removed webhook); return how many went."""
+        with self.store.transaction() as conn:
+            gone = conn.execute("DELETE FROM dead_letters WHERE handler = ?", (handler,))
+            return int(gone.rowcount)
 
     def event(self, letter: DeadLetter) -> RecordedEvent | None:
         found = list(self.store.log.read_all(letter.position - 1, limit=1))

@@ -1,10 +1,14 @@
-"""The in-process event bus (docs/architecture.md: The event bus).
+"""The in-process event bus: handlers called with the events a sync just appended
+(docs/architecture.md: Subscribers).
 
-Projections catch up from the log by checkpoint; the bus wakes subscribers and carries
-events to other handlers. Handlers subscribe per event type or to all; sync handlers run
-in subscription order, async ones run concurrently. Each handler is isolated: a failure
-is retried with exponential backoff, and an event that keeps failing goes to the
-dead-letter table with the error and the attempt count, while the other handlers go on.
+Projections catch up from the log by checkpoint, and after-commit subscribers such as
+webhooks have checkpoints of their own (`delivery.py`); the handlers here have none: they
+hear of what this process appended, once it committed.
+
+Handlers subscribe per event type or to all; sync handlers run in subscription order,
+async ones run concurrently. Each handler is isolated: a failure is retried with
+exponential backoff, and an event that keeps failing goes to the dead-letter table with
+the error and the attempt count, while the other handlers go on.
 """
 
 from __future__ import annotations
@@ -138,12 +142,13 @@ class EventBus:
                     return Failure(sub.name, event, f"{type(exc).__name__}: {exc}", attempts)
                 await self._async_sleep(delays[attempts - 1])
 
-    def retry_dead_letters(self) -> RetryReport:
-        """Deliver each dead letter again to its handler; delivered ones leave the table."""
+    def retry_dead_letters(self, letters: Iterable[DeadLetter] | None = None) -> RetryReport:
+        """Deliver each dead letter (all, or `letters`) again to its handler; delivered
+        ones leave the table."""
         report = RetryReport()
         if self.dead_letters is None:
             return report
-        for letter in self.dead_letters.all():
+        for letter in self.dead_letters.all() if letters is None else letters:
             sub = self._subs.get(letter.handler)
             event = self.dead_letters.event(letter)
             if sub is None or event is None:

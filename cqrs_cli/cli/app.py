@@ -31,6 +31,7 @@ from cqrs_cli.cli.commands import (
     validate,
     verify,
     view,
+    webhooks,
     whoami,
 )
 from cqrs_cli.cli.context import DB_HELP, QUIET_HELP, AppState, late_global_options
@@ -162,6 +163,7 @@ app.command("users")(users.run)
 app.command("status")(status.run)
 app.command("rebuild")(rebuild.run)
 app.command("dead-letters")(dead_letters.run)
+app.add_typer(webhooks.app, name="webhooks")
 app.command("validate")(validate.run)
 app.command("datasette-metadata")(datasette_metadata.run)
 

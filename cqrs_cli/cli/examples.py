@@ -8,6 +8,7 @@ one of them, and fails when a command has none.
 from __future__ import annotations
 
 ODOO = "--url https://odoo.example.com --database crm --user bot@example.com"
+HOOK = "https://hooks.example.com/crm"
 
 # Command path (after `cqrs`, "" for cqrs itself) → (what it does, the command line).
 EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -67,7 +68,32 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("Replay the log into every view", "cqrs --db demo.db rebuild --all"),
         ("Only the opportunities", "cqrs --db demo.db rebuild --projection opportunity_view"),
     ),
-    "dead-letters": (("Events a handler kept failing on", "cqrs --db demo.db dead-letters"),),
+    "dead-letters": (
+        ("Events a webhook or a handler gave up on", "cqrs --db demo.db dead-letters"),
+        ("Send them again: a paused webhook resumes", "cqrs --db demo.db dead-letters --retry"),
+    ),
+    "webhooks": (
+        (
+            "POST each opportunity change, signed with the key in CQRS_HOOK_KEY",
+            f"cqrs --db demo.db webhooks add {HOOK} --type OdooOpportunityUpdated "
+            "--secret-env CQRS_HOOK_KEY --name crm",
+        ),
+        ("Each webhook's checkpoint, lag and state", "cqrs --db demo.db webhooks list"),
+    ),
+    "webhooks add": (
+        (
+            "Opportunity changes, signed with the key in CQRS_HOOK_KEY",
+            f"cqrs --db demo.db webhooks add {HOOK} --type OdooOpportunityUpdated "
+            "--secret-env CQRS_HOOK_KEY --name crm",
+        ),
+        (
+            "Every event, unsigned, to a local service",
+            "cqrs --db demo.db webhooks add http://127.0.0.1:8000/",
+        ),
+    ),
+    "webhooks list": (("The webhooks as JSON", "cqrs --db demo.db webhooks list --format json"),),
+    # Runs after the first `webhooks add` example (tests/test_cli_usage.py).
+    "webhooks remove": (("Remove the webhook named crm", "cqrs --db demo.db webhooks remove crm"),),
     "validate": (
         (
             "The CI check of the demo's counts",

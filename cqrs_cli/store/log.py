@@ -255,9 +255,20 @@ class EventLog:
         row = self.conn.execute("SELECT max(position) FROM events").fetchone()
         return int(row[0] or 0)
 
-    def count(self) -> int:
-        """How many events the log holds."""
-        return int(self.conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    def count(
+        self, *, after: int = 0, until: int | None = None, types: Iterable[str] | None = None
+    ) -> int:
+        """How many events the log holds, or of `types` in positions (after, until]."""
+        sql = "SELECT count(*) FROM events WHERE position > ?"
+        params: list[Any] = [after]
+        if until is not None:
+            sql += " AND position <= ?"
+            params.append(until)
+        if types is not None:
+            listed = sorted(set(types))
+            sql += f" AND type IN ({','.join('?' * len(listed))})"
+            params.extend(listed)
+        return int(self.conn.execute(sql, params).fetchone()[0])
 
     def stream_versions(self, stream_type: str) -> dict[str, int]:
         """The current version of every stream of `stream_type`, by stream id."""

@@ -156,6 +156,38 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Seconds this machine's clock was ahead of Odoo's at the run (NULL: no clock).
         ("ALTER TABLE sync_runs ADD COLUMN clock_skew_seconds REAL",),
     ),
+    Migration(
+        6,
+        "006_create_webhooks",
+        (
+            # A webhook's configuration. `secret_env` is the NAME of the environment
+            # variable holding its signing key: the key itself never enters the file.
+            # `types` is a JSON list of event types, NULL for every type.
+            """CREATE TABLE webhooks (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT UNIQUE,
+                url TEXT NOT NULL,
+                types TEXT,
+                secret_env TEXT,
+                max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+                timeout REAL NOT NULL CHECK (timeout > 0),
+                created_at TEXT NOT NULL
+            )""",
+            # Where each subscriber that runs after the commit (a webhook: `webhook:<id>`)
+            # is in the log: the last position it handled, its failed attempts at the next
+            # event, and whether it is paused on a dead letter. Projections keep theirs in
+            # `checkpoints`, moved in the same transaction as their tables.
+            """CREATE TABLE subscriber_checkpoints (
+                subscriber TEXT PRIMARY KEY,
+                position INTEGER NOT NULL CHECK (position >= 0),
+                state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'paused')),
+                failures INTEGER NOT NULL DEFAULT 0,
+                error TEXT,
+                error_position INTEGER,
+                updated_at TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number

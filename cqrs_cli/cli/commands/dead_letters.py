@@ -1,4 +1,4 @@
-"""`cqrs dead-letters [--retry]`: events a bus handler kept failing on."""
+"""`cqrs dead-letters [--retry]`: events a webhook or a bus handler kept failing on."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ COLUMNS = ["id", "handler", "position", "event_type", "attempts", "failed_at", "
 def run(
     ctx: typer.Context,
     retry: Annotated[
-        bool, typer.Option("--retry", help="Deliver each one again to its handler.")
+        bool,
+        typer.Option(
+            "--retry",
+            help="Deliver each one again; a webhook paused on one resumes from there.",
+        ),
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
@@ -28,12 +32,20 @@ def run(
     with open_for(ctx, write=retry, create=False) as store:
         letters = DeadLetters(store)
         if retry:
-            report = default_bus(letters).retry_dead_letters()
-            info(
-                ctx,
-                f"Retried dead letters: {len(report.delivered)} delivered, "
-                f"{len(report.failed)} failed again, {len(report.skipped)} kept "
-                "(handler not subscribed here or event missing)",
-            )
+            from cqrs_cli.bus.webhooks.registry import PREFIX
+            from cqrs_cli.bus.webhooks.run import retry_dead_letters
+            from cqrs_cli.cli.commands.webhooks import delivery_lines
+
+            for line in delivery_lines(retry_dead_letters(store), resumed=True):
+                info(ctx, line)
+            others = [x for x in letters.all() if not x.handler.startswith(PREFIX)]
+            if others:
+                report = default_bus(letters).retry_dead_letters(others)
+                info(
+                    ctx,
+                    f"Retried dead letters: {len(report.delivered)} delivered, "
+                    f"{len(report.failed)} failed again, {len(report.skipped)} kept "
+                    "(handler not subscribed here or event missing)",
+                )
         rows = [asdict(letter) for letter in letters.all()]
     emit_rows(rows, COLUMNS, fmt, title="dead letters")

@@ -98,7 +98,8 @@ class RichProgress:
 
 
 def after_sync(ctx: typer.Context, store: Store, result: SyncResult) -> None:
-    """Runs after every successful sync: the views catch up, then the bus carries the news."""
+    """Runs after every successful sync: the views catch up, then the bus carries the news
+    to in-process handlers. Webhooks come after (`deliver_webhooks`)."""
     from cqrs_cli.bus.dead_letters import DeadLetters
     from cqrs_cli.bus.event_bus import default_bus
     from cqrs_cli.projections.runner import catch_up
@@ -142,6 +143,14 @@ def run(
     allow_deletions: AllowDeletions = False,
     max_deletions: MaxDeletions = 10,
     max_deletions_percent: MaxDeletionsPercent = 20.0,
+    delivery_budget: Annotated[
+        float,
+        typer.Option(
+            "--delivery-budget",
+            min=0,
+            help="Seconds webhooks may take after the sync; what is left waits for the next.",
+        ),
+    ] = 30.0,
     fmt: Annotated[str | None, typer.Option("--format", help=SUMMARY_FORMAT_HELP)] = None,
 ) -> None:
     """Pull users, employees, teams, stages, accounts and opportunities into the event log.
@@ -166,6 +175,23 @@ def run(
     finally:
         source.close()
     _report(ctx, result, fmt)
+    deliver_webhooks(ctx, delivery_budget)
+
+
+def deliver_webhooks(ctx: typer.Context, budget: float) -> None:
+    """Each webhook gets the events it has not had yet, once the sync has committed: a
+    receiver that is down is said on stderr and never fails the sync."""
+    from cqrs_cli.bus.webhooks.run import deliver_pending
+    from cqrs_cli.cli.commands.webhooks import delivery_lines
+
+    try:
+        with open_for(ctx, write=True) as store:
+            report = deliver_pending(store, budget=budget)
+    except Exception as exc:  # the sync has committed: it stays a success
+        info(ctx, f"Warning: webhooks not delivered: {getattr(exc, 'message', exc)}")
+        return
+    for line in delivery_lines(report):
+        info(ctx, line)
 
 
 def invalid_line(bad: Invalid) -> str:
