@@ -1,15 +1,12 @@
-"""Checkpoints, pausing on a poison event, version changes, rebuild, and cache TTLs."""
+"""Checkpoints, pausing on a poison event, version changes, rebuild."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from cqrs_cli.app.queries import can_see, metrics_of
 from cqrs_cli.domain.errors import CqrsError
-from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild, require_current, resume, status
 from cqrs_cli.projections.user_profiles import UserProfiles
@@ -18,7 +15,6 @@ from cqrs_cli.store.files import Store
 from tests.read_support import (
     MEMBERS,
     VINSHA,
-    ZAKARIYA,
     Org,
     demo_like,
     new_store,
@@ -124,57 +120,6 @@ def test_rebuild_keeps_the_old_view_until_the_swap(store: Store) -> None:
         "user_access_matrix": [],
         "dashboard_metrics": [],
     }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_metrics_ttl_expires_with_a_moved_clock(store: Store) -> None:
-    clock = Clock()
-    conf = Settings(ttl=300, clock=clock)
-    catch_up(store, settings=conf)
-    own, _ = metrics_of(store, ZAKARIYA, settings=conf)
-    assert own is not None
-    # Tamper with the cached row: within the TTL it is served as is...
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE dashboard_metrics SET own = ? WHERE user_id = ?",
-            (json.dumps({**own, "pipeline_value": -1}), ZAKARIYA),
-        )
-    clock.now += 299
-    assert metrics_of(store, ZAKARIYA, settings=conf)[0]["pipeline_value"] == -1  # type: ignore[index]
-    # ...and recomputed once it expired.
-    clock.now += 2
-    assert metrics_of(store, ZAKARIYA, settings=conf)[0] == own
-
-
-def test_access_ttl_and_dirty_rows(store: Store) -> None:
-    clock = Clock()
-    conf = Settings(ttl=60, clock=clock)
-    catch_up(store, settings=conf)
-    first = can_see(store, VINSHA, settings=conf)["opportunities"]
-    stamp = store.conn.execute(
-        "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)
-    ).fetchone()[0]
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM user_access_rows WHERE user_id = ?", (VINSHA,))
-    clock.now += 30
-    assert can_see(store, VINSHA, settings=conf)["opportunities"] == []  # cached, not expired
-    clock.now += 31
-    assert can_see(store, VINSHA, settings=conf)["opportunities"] == first
-    again = store.conn.execute(
-        "SELECT computed_at FROM user_access_matrix WHERE user_id = ?", (VINSHA,)
-    ).fetchone()[0]
-    assert again > stamp
-    # An event about one of her opportunities makes her row dirty: recomputed at once.
-    Org(store).opp(600, ZAKARIYA, name="New for Zakariya")
-    catch_up(store, settings=conf)
-    assert 600 in can_see(store, VINSHA, settings=conf)["opportunities"]
 
 
 def test_catch_up_refuses_to_run_inside_a_transaction(store: Store) -> None:

@@ -150,7 +150,7 @@ def test_status_names_the_running_rebuild_and_a_query_leaves_its_tables(
     assert value["orphans"] == []  # they belong to a rebuild still running
     [lock] = value["locks"]
     assert (lock["name"], lock["pid"]) == ("rebuild", running.proc.pid)
-    # A query writes (it catches the views up) but leaves a running rebuild's tables alone.
+    # A query answers meanwhile, from the old views.
     view = run_cli("--db", str(synced), "view", "--as", "vinsha", "--format", "json")
     assert view.returncode == 0, view.stderr
     assert scratch_tables(synced) == mine
@@ -200,6 +200,9 @@ def test_scratch_tables_of_an_older_cqrs_are_orphans_too(synced: Path) -> None:
     assert status(synced)["orphans"] == ["opportunity_view__rebuild"]
     view = run_cli("--db", str(synced), "view", "--as", "vinsha", "--format", "json")
     assert view.returncode == 0, view.stderr
+    assert scratch_tables(synced) == ["opportunity_view__rebuild"]  # a read never writes
+    sync = run_cli("--db", str(synced), "-q", "sync", "--demo")  # the next write
+    assert sync.returncode == 0, sync.stderr
     assert scratch_tables(synced) == []
 
 

@@ -105,16 +105,14 @@ CATALOG: dict[str, Table] = {
         label="name",
     ),
     "user_access_matrix": Table(
-        "Per user, the sales access the visibility rules start from. A cache: "
-        "`cqrs view` and `cqrs whoami-can-see` refresh a stale row first, SQL does not.",
+        "Per user, the sales access the visibility rules start from. Like every view, "
+        "exact as of its checkpoint (`cqrs status`): the writer keeps it, reads compute nothing.",
         {
             "user_id": "Odoo id of the user (res.users).",
             "login": "Odoo login.",
             "active": "1 for an active user.",
             "access": "administrator, all_documents, own_documents or none.",
             "company_ids": "JSON list of the companies whose opportunities the user may see.",
-            "dirty": "1 when an event changed something this row depends on.",
-            "computed_at": "When the row was last computed (UTC).",
         },
     ),
     "user_access_rows": Table(
@@ -129,14 +127,13 @@ CATALOG: dict[str, Table] = {
         },
     ),
     "dashboard_metrics": Table(
-        "Per user, the pipeline figures of `cqrs metrics`. A cache like user_access_matrix.",
+        "Per user, the pipeline figures of `cqrs metrics`, exact as of the view's checkpoint.",
         {
             "user_id": "Odoo id of the user (res.users).",
             "own": "JSON figures of the user's own opportunities: pipeline_value, "
             "weighted_pipeline, won_revenue, active_opportunities and by_stage.",
             "team": "JSON figures of the opportunities of the user and everyone below them.",
-            "dirty": "1 when an event changed something this row depends on.",
-            "computed_at": "When the row was last computed (UTC).",
+            "computed_at": "When the writer last computed the row (UTC).",
         },
     ),
 }

@@ -1,20 +1,31 @@
-"""What the query commands ask: each call catches the views up first, so an answer is
-never behind the log. Plain sqlite3 and the projections only: no pydantic here."""
+"""What the query commands ask, answered from views that are never behind the log.
+
+`open_current` opens the file for a query: read-only when the views are current, which
+is the usual case (the writer catches them up in the batch that appends). The functions
+after it only read. Plain sqlite3 and the projections only: no pydantic here."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.projections.access_matrix import AccessMatrix
-from cqrs_cli.projections.base import Settings
 from cqrs_cli.projections.metrics import DashboardMetrics
-from cqrs_cli.projections.runner import catch_up, pause_cyclic_gc, require_current
-from cqrs_cli.store.files import Store
+from cqrs_cli.projections.runner import (
+    BEHIND,
+    catch_up,
+    pause_cyclic_gc,
+    require_current,
+    roomy_cache,
+    status,
+)
+from cqrs_cli.store.db import can_write
+from cqrs_cli.store.files import NeedsMigration, Store, open_store
 
 STATUSES = ("open", "won", "lost")
 
@@ -23,8 +34,61 @@ class UnknownUser(CqrsError):
     """No user, or more than one, matches the name given."""
 
 
-def prepare(store: Store, names: Sequence[str], settings: Settings | None = None) -> None:
-    catch_up(store, settings=settings)
+class ViewsBehind(CqrsError):
+    """A view a query needs is behind the log, and this process cannot write the file to
+    catch it up."""
+
+
+def open_current(path: Path, views: Sequence[str]) -> Store:
+    """Open `path` for a query that reads `views`, with those views at the head of the log.
+
+    Reads never write: the file is opened read-only and, when the views are current, that
+    is all. Only when one is behind (appended to by something that did not catch the
+    views up) or the file needs a migration does a query write first, as the writer would
+    have, and only when this process can write the file; otherwise ViewsBehind (or
+    NeedsMigration) says what to run, and by whom. A paused view, or one that needs a
+    rebuild, raises ProjectionNotReady either way. The caller closes the store.
+    """
+    writable = can_write(path)
+    try:
+        store: Store | None = open_store(path)
+    except NeedsMigration:
+        if not writable:
+            raise
+        store = None
+    if store is not None:
+        try:
+            head, found = status(store, list(views))
+            late = [st for st in found if st.state == BEHIND]
+            if not late:
+                require_current(store, views)
+                roomy_cache(store.conn)  # the query reads the same view pages again
+                return store
+        except BaseException:
+            store.close()
+            raise
+        store.close()
+        if not writable:
+            first = late[0]
+            raise ViewsBehind(
+                f"view {first.name} is at position {first.position} but the log's head is "
+                f"{head}, and this process cannot write {path} to catch it up; run "
+                f"`cqrs --db {path} sync` (or `cqrs --db {path} rebuild --all`) as a user "
+                "who can write it"
+            )
+    store = open_store(path, write=True, create=False)
+    try:
+        prepare(store, views)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def prepare(store: Store, names: Sequence[str]) -> None:
+    """Catch every view up (the store must be open for writing), then check that `names`
+    are current."""
+    catch_up(store)
     require_current(store, names)
 
 
@@ -79,15 +143,11 @@ def visible_opportunities(
     store: Store,
     user_id: int,
     *,
-    settings: Settings | None = None,
     status: str | None = None,
     stage: str | None = None,
 ) -> list[dict[str, Any]]:
     """The opportunities `user_id` can see, as the pinned JSON items of `cqrs view`."""
-    matrix = AccessMatrix(settings=settings)
-    with store.transaction() as conn:
-        matrix.refresh(conn, user_id)
-    sql, params = matrix.visible_sql(store.conn, user_id)
+    sql, params = AccessMatrix().visible_sql(store.conn, user_id)
     where = []
     if status is not None:
         where.append("v.status = :status")
@@ -142,14 +202,9 @@ def visible_opportunities(
         ]
 
 
-def can_see(
-    store: Store, user_id: int, *, settings: Settings | None = None, explain: bool = False
-) -> dict[str, Any]:
+def can_see(store: Store, user_id: int, *, explain: bool = False) -> dict[str, Any]:
     """`whoami-can-see`: ids of visible opportunities and accounts (with reasons on request)."""
-    matrix = AccessMatrix(settings=settings)
-    with store.transaction() as conn:
-        matrix.refresh(conn, user_id)
-    sql, params = matrix.visible_sql(store.conn, user_id)
+    sql, params = AccessMatrix().visible_sql(store.conn, user_id)
     rows = store.conn.execute(sql, params).fetchall()
     accounts = sorted({r[3] for r in rows if r[3] is not None})
     out: dict[str, Any] = {
@@ -163,13 +218,8 @@ def can_see(
     return out
 
 
-def metrics_of(
-    store: Store, user_id: int, *, settings: Settings | None = None
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    dm = DashboardMetrics(settings=settings)
-    with store.transaction() as conn:
-        dm.refresh(conn, user_id)
-    found = dm.read(store.conn, user_id)
+def metrics_of(store: Store, user_id: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    found = DashboardMetrics().read(store.conn, user_id)
     if found is None:
         raise CqrsError(f"no metrics for user {user_id}")
     return found

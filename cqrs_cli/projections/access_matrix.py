@@ -1,13 +1,18 @@
 """`user_access_matrix`: who can see which opportunity, and why (docs/access.md).
 
-`user_access_matrix` holds one row per user (their access, companies, cache state);
+`user_access_matrix` holds one row per user (their access and companies);
 `user_access_rows` holds the visible set of each salesperson as an indexed
 (user_id, opportunity_id) key, with the reason and the opportunity's account.
 Administrators and all-documents users see every opportunity of their companies, so
 their sets are answered from `uam_opportunities` without being expanded row by row.
 
-Events only mark users dirty; a user's rows are recomputed when read while dirty or
-older than the TTL, so replaying a million events does not expand anybody's set.
+The writer keeps the rows exact as of the checkpoint; a read never computes anything:
+- a changed opportunity loses its rows and gets rows for the users who see it now (its
+  owner, the owner's managers, or every salesperson of its companies when unassigned);
+- a change of users or of the org chart recomputes the whole set of the users it
+  affects (their access, companies or subordinates changed, or the login of someone
+  below them, which their rows show as `via`);
+- a rebuild expands every user's set once, at the end of its replay, in set-based SQL.
 """
 
 from __future__ import annotations
@@ -16,40 +21,29 @@ import sqlite3
 from typing import Any, ClassVar
 
 from cqrs_cli.domain import hierarchy
-from cqrs_cli.domain.event_types import types_of
-from cqrs_cli.projections.base import (
-    Index,
-    Mirror,
-    any_clean,
-    dumps,
-    epoch,
-    handles,
-    record_id,
-    record_of,
-)
+from cqrs_cli.projections.base import Index, Mirror, dumps
 from cqrs_cli.projections.org import (
-    OrgProjection,
-    closure_rows,
-    mark_dirty_with_managers,
-    owners_of,
+    OpportunityProjection,
+    Pending,
+    write_closure,
     write_pending,
 )
-from cqrs_cli.store.log import RecordedEvent
-
-DELETED = "OdooOpportunityDeleted"
 
 REASONS = ("own", "subordinate", "unassigned", "administrator", "all_documents")
+Header = tuple[str, int, str, str]  # login, active, access, company_ids (JSON)
+_NONE: Header = ("", 0, "", "")  # the header of a user who is not there
 
 
-class AccessMatrix(OrgProjection):
+class AccessMatrix(OpportunityProjection):
     name = "user_access_matrix"
-    version = 2  # 2: only a user's own employee stands for them, Settings is no sales access
+    # 2: only a user's own employee stands for them, Settings is no sales access.
+    # 3: rows kept exact by the writer (no dirty flag, no computed_at, no TTL).
+    version = 3
     mirror_table = "uam_records"
     tables: ClassVar[dict[str, str]] = {
         "user_access_matrix": """(
             user_id INTEGER PRIMARY KEY, login TEXT NOT NULL, active INTEGER NOT NULL,
-            access TEXT NOT NULL, company_ids TEXT NOT NULL,
-            dirty INTEGER NOT NULL DEFAULT 1, computed_at TEXT
+            access TEXT NOT NULL, company_ids TEXT NOT NULL
         )""",
         "user_access_rows": """(
             user_id INTEGER NOT NULL REFERENCES user_profiles (user_id),
@@ -71,128 +65,147 @@ class AccessMatrix(OrgProjection):
         Index("ix_user_access_rows_opportunity", "user_access_rows", "opportunity_id"),
     )
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._opps: dict[int, tuple[int | None, int | None, int | None] | None] = {}
-
-    @handles(*types_of("Opportunity"))
-    def on_opportunity(self, event: RecordedEvent) -> None:
-        # Hot in a replay: `is_deleted`, `record_of` and `is_opportunity` inlined.
-        if event.type == DELETED:
-            self._opps[record_id(event)] = None
-            return
-        r = event.data.get("record")
-        if not isinstance(r, dict):
-            r = record_of(event)  # raises
-        self._opps[int(r["id"])] = (
-            (r.get("user_id"), r.get("company_id"), r.get("partner_id"))
-            if r.get("type", "opportunity") == "opportunity"
-            else None
-        )
+    @staticmethod
+    def keep(record: dict[str, Any]) -> tuple[Any, ...]:
+        return record.get("user_id"), record.get("company_id"), record.get("partner_id")
 
     def flush(self, conn: sqlite3.Connection) -> None:
-        header, opps = self.t("user_access_matrix"), self.t("uam_opportunities")
-        if self.hierarchy_changed():
-            self._write_users(conn)
-        # Marking users dirty only matters when some are clean; in a replay nobody is (no
-        # set is computed before the swap), so the owner lookups are skipped.
-        if self._opps and any_clean(conn, header):
-            owners = owners_of(conn, opps, self._opps)
-            # Unassigned ones are seen by every salesperson; a gone one's owner is unknown.
-            if None in owners or any(v is None for v in self._opps.values()):
-                conn.execute(f"UPDATE {header} SET dirty = 1 WHERE dirty = 0")
-            else:
-                mark_dirty_with_managers(
-                    conn,
-                    header,
-                    self.t("uam_subordinates"),
-                    (o for o in owners if o is not None),
-                )
-        if self._opps:
-            write_pending(conn, opps, ("user_id", "company_id", "partner_id"), self._opps)
-            self._opps.clear()
+        opps, table = self.take_opportunities(), self.t("uam_opportunities")
+        affected = self._write_users(conn) if self.hierarchy_changed() else set()
+        # A deferred replay expands every set once, in `end_replay`.
+        moved = self._moved(conn, opps) if opps and not self.defer else []
+        if opps:
+            write_pending(conn, table, ("user_id", "company_id", "partner_id"), opps)
+        if moved:
+            self._refresh_opportunities(conn, moved)
+        if affected and not self.defer:
+            self._expand(conn, sorted(affected))
         self.end_batch(conn)
 
-    def discard(self) -> None:
-        super().discard()
-        self._opps.clear()
+    def end_replay(self, conn: sqlite3.Connection) -> None:
+        self._expand(conn, None)
+        super().end_replay(conn)
 
-    def _write_users(self, conn: sqlite3.Connection) -> None:
-        """Users, their access and the subordinate closure; every cached set goes stale."""
+    def _write_users(self, conn: sqlite3.Connection) -> set[int]:
+        """Bring users and the subordinate closure up to date; return the users whose whole
+        visible set must be computed again."""
         users = self.records("res.users")
+        header_table = self.t("user_access_matrix")
+        new: dict[int, Header] = {
+            uid: (
+                u["login"],
+                int(bool(u.get("active", True))),
+                hierarchy.access_of(u),
+                dumps(sorted(u.get("company_ids") or [])),
+            )
+            for uid, u in users.items()
+        }
+        old: dict[int, Header] = {
+            r[0]: (r[1], r[2], r[3], r[4])
+            for r in conn.execute(
+                f"SELECT user_id, login, active, access, company_ids FROM {header_table}"
+            )
+        }
+        changed = {u for u in new.keys() | old.keys() if new.get(u) != old.get(u)}
+        gone = sorted(old.keys() - new.keys())
+        if gone:
+            conn.executemany(f"DELETE FROM {header_table} WHERE user_id = ?", [(u,) for u in gone])
+        upserts = [(u, *new[u]) for u in sorted(changed) if u in new]
+        if upserts:
+            conn.executemany(
+                f"INSERT INTO {header_table} (user_id, login, active, access, company_ids) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "login = excluded.login, active = excluded.active, access = excluded.access,"
+                " company_ids = excluded.company_ids",
+                upserts,
+            )
         h = self.hierarchy()
-        conn.execute(f"DELETE FROM {self.t('user_access_matrix')}")
-        conn.executemany(
-            f"INSERT INTO {self.t('user_access_matrix')} "
-            "(user_id, login, active, access, company_ids, dirty, computed_at) "
-            "VALUES (?, ?, ?, ?, ?, 1, NULL)",
-            [
-                (
-                    uid,
-                    u["login"],
-                    int(bool(u.get("active", True))),
-                    hierarchy.access_of(u),
-                    dumps(sorted(u.get("company_ids") or [])),
-                )
-                for uid, u in sorted(users.items())
-            ],
+        # A user's own set depends on their access and companies; their login only shows
+        # in their managers' rows (`via`).
+        affected = {u for u in changed if new.get(u, _NONE)[1:] != old.get(u, _NONE)[1:]}
+        affected |= write_closure(conn, self.t("uam_subordinates"), h)
+        renamed = {u for u in changed if u in new and u in old and new[u][0] != old[u][0]}
+        if renamed:
+            affected |= {uid for uid, subs in h.below.items() if renamed.intersection(subs)}
+        return affected
+
+    def _moved(self, conn: sqlite3.Connection, opps: Pending) -> list[int]:
+        """The opportunities of a batch whose owner, company or account changed (or that
+        came or left): only their rows change. A new stage or amount changes no row."""
+        stored = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                f"SELECT id, user_id, company_id, partner_id FROM {self.t('uam_opportunities')} "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (dumps(sorted(opps)),),
+            )
+        }
+        return sorted(i for i, kept in opps.items() if stored.get(i) != kept)
+
+    def _refresh_opportunities(self, conn: sqlite3.Connection, ids: list[int]) -> None:
+        """Drop the rows of these opportunities and add rows for whoever sees them now."""
+        rows = self.t("user_access_rows")
+        chosen = dumps(ids)
+        conn.execute(
+            f"DELETE FROM {rows} WHERE opportunity_id IN (SELECT value FROM json_each(?))",
+            (chosen,),
         )
-        conn.execute(f"DELETE FROM {self.t('user_access_rows')}")
-        conn.execute(f"DELETE FROM {self.t('uam_subordinates')}")
-        conn.executemany(f"INSERT INTO {self.t('uam_subordinates')} VALUES (?, ?)", closure_rows(h))
+        self._insert_rows(conn, "o.id IN (SELECT value FROM json_each(:chosen))", chosen)
+
+    def _expand(self, conn: sqlite3.Connection, users: list[int] | None) -> None:
+        """Compute the whole visible set of `users` (None: of everybody) again."""
+        rows = self.t("user_access_rows")
+        if users is None:
+            conn.execute(f"DELETE FROM {rows}")
+            self._insert_rows(conn, None, None)
+            return
+        chosen = dumps(users)
+        conn.execute(
+            f"DELETE FROM {rows} WHERE user_id IN (SELECT value FROM json_each(?))", (chosen,)
+        )
+        self._insert_rows(conn, "h.user_id IN (SELECT value FROM json_each(:chosen))", chosen)
+
+    def _insert_rows(self, conn: sqlite3.Connection, scope: str | None, chosen: str | None) -> None:
+        """Insert the rows of salespeople (`h`) for opportunities (`o`) within `scope`.
+
+        One statement, a join per reason: own (the owner's row), subordinate (the owner's
+        managers through the closure), unassigned (every salesperson: the few unassigned
+        opportunities drive that loop, hence CROSS JOIN, which keeps SQLite from scanning
+        the opportunities once per user). Sorted by the table's key, the rows go into it
+        in order: a rebuild inserts a few hundred thousand of them.
+        """
+        header, opps = self.t("user_access_matrix"), self.t("uam_opportunities")
+        subs, rows = self.t("uam_subordinates"), self.t("user_access_rows")
+        where = f"h.access = '{hierarchy.OWN_DOCUMENTS}' AND {_COMPANY_SQL}"
+        if scope is not None:
+            where += f" AND {scope}"
+        conn.execute(
+            f"INSERT INTO {rows} (user_id, opportunity_id, reason, via, partner_id) "
+            "SELECT * FROM ("
+            "SELECT h.user_id, o.id, 'own', NULL, o.partner_id "
+            f"FROM {opps} o JOIN {header} h ON h.user_id = o.user_id WHERE {where} "
+            "UNION ALL SELECT h.user_id, o.id, 'subordinate', w.login, o.partner_id "
+            f"FROM {subs} s JOIN {header} h ON h.user_id = s.user_id "
+            f"JOIN {opps} o ON o.user_id = s.sub_id "
+            f"LEFT JOIN {header} w ON w.user_id = o.user_id WHERE {where} "
+            "UNION ALL SELECT h.user_id, o.id, 'unassigned', NULL, o.partner_id "
+            f"FROM {opps} o CROSS JOIN {header} h WHERE o.user_id IS NULL AND {where}"
+            ") ORDER BY 1, 2",
+            {"chosen": chosen},
+        )
 
     # -- reading -----------------------------------------------------------------------------
-
-    def refresh(self, conn: sqlite3.Connection, user_id: int) -> None:
-        """Recompute a salesperson's rows when dirty or expired (call inside a transaction)."""
-        row = conn.execute(
-            f"SELECT access, company_ids, dirty, computed_at FROM {self.t('user_access_matrix')}"
-            " WHERE user_id = ?",
-            (user_id,),
-        ).fetchone()
-        if row is None:
-            return
-        access, companies, dirty, computed_at = row
-        now = self.settings.clock()
-        fresh = (
-            not dirty and computed_at is not None and (now - epoch(computed_at) < self.settings.ttl)
-        )
-        if fresh:
-            return
-        rows = self.t("user_access_rows")
-        conn.execute(f"DELETE FROM {rows} WHERE user_id = ?", (user_id,))
-        if access == hierarchy.OWN_DOCUMENTS:
-            conn.execute(
-                f"INSERT INTO {rows} (user_id, opportunity_id, reason, via, partner_id) "
-                f"SELECT :u, o.id, {_REASON_SQL}, "
-                f"{self._via_sql()}, o.partner_id "
-                f"FROM {self.t('uam_opportunities')} o WHERE ("
-                "o.user_id = :u OR o.user_id IS NULL OR o.user_id IN "
-                f"(SELECT sub_id FROM {self.t('uam_subordinates')} WHERE user_id = :u)) "
-                f"AND {_COMPANY_SQL}",
-                {"u": user_id, "companies": companies},
-            )
-        conn.execute(
-            f"UPDATE {self.t('user_access_matrix')} SET dirty = 0, computed_at = ? "
-            "WHERE user_id = ?",
-            (self.settings.now_iso(), user_id),
-        )
-
-    def refresh_all(self, conn: sqlite3.Connection) -> None:
-        for (uid,) in conn.execute(
-            f"SELECT user_id FROM {self.t('user_access_matrix')}"
-        ).fetchall():
-            self.refresh(conn, uid)
 
     def _via_sql(self) -> str:
         return _VIA_SQL.format(header=self.t("user_access_matrix"), subs=self.t("uam_subordinates"))
 
     def visible_sql(self, conn: sqlite3.Connection, user_id: int) -> tuple[str, dict[str, Any]]:
         """A query giving (opportunity_id, reason, via, partner_id) of what `user_id` sees,
-        ordered by opportunity_id.
+        ordered by opportunity_id, and its parameters.
 
-        Call `refresh` first; the query reads the stored rows of salespeople and the
-        opportunity table for administrators and all-documents users.
+        Read-only and exact as of the view's checkpoint: salespeople's rows are stored,
+        administrators and all-documents users are answered from the opportunity table.
+        An unknown user sees nothing.
         """
         row = conn.execute(
             f"SELECT access, company_ids FROM {self.t('user_access_matrix')} WHERE user_id = ?",
@@ -219,7 +232,7 @@ class AccessMatrix(OrgProjection):
             return (
                 f"SELECT o.id AS opportunity_id, {reason} AS reason, "
                 f"{self._via_sql()} AS via, o.partner_id AS partner_id "
-                f"FROM {opps} o WHERE {_COMPANY_SQL} ORDER BY o.id",
+                f"FROM {opps} o WHERE {_USER_COMPANY_SQL} ORDER BY o.id",
                 params,
             )
         return (
@@ -229,13 +242,15 @@ class AccessMatrix(OrgProjection):
         )
 
 
-_REASON_SQL = (
-    "CASE WHEN o.user_id = :u THEN 'own' WHEN o.user_id IS NULL THEN 'unassigned' "
-    "ELSE 'subordinate' END"
-)
 _VIA_SQL = (
     "CASE WHEN o.user_id IS NOT NULL AND o.user_id != :u AND o.user_id IN "
     "(SELECT sub_id FROM {subs} WHERE user_id = :u) "
     "THEN (SELECT login FROM {header} h WHERE h.user_id = o.user_id) END"
 )
-_COMPANY_SQL = "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(:companies)))"
+# The company rule of docs/access.md: the opportunity's company is one of the user's, or unset.
+_COMPANY_SQL = (
+    "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(h.company_ids)))"
+)
+_USER_COMPANY_SQL = (
+    "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(:companies)))"
+)

@@ -11,36 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from cqrs_cli.store.log import RecordedEvent
 
 Handler = Callable[[Any, RecordedEvent], None]
 _H = TypeVar("_H", bound=Callable[..., None])
-DEFAULT_TTL = 300.0  # seconds a cached access/metrics row stays valid (DESIGN.md §6)
-
-
-@dataclass
-class Settings:
-    """What the cache views need from outside: the TTL and a clock tests can move."""
-
-    ttl: float = DEFAULT_TTL
-    clock: Callable[[], float] = field(default=time.time)
-
-    def now_iso(self) -> str:
-        return iso(self.clock())
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
-
-
-def epoch(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
 
 
 def handles(*event_types: str) -> Callable[[_H], _H]:
@@ -77,16 +55,16 @@ class Projection:
                     found[event_type] = attr
         cls._handlers = found
 
-    def __init__(self, *, suffix: str = "", settings: Settings | None = None) -> None:
+    def __init__(self, *, suffix: str = "") -> None:
         self.suffix = suffix
-        self.settings = settings or Settings()
         self.conn: sqlite3.Connection | None = None
         # Bulk mode (a rebuild into scratch tables): the secondary indexes are created only
         # at the swap, so fan-out updates join a temporary table in one scan instead.
         self.bulk = False
         # Deferred mode (a replay into fresh, empty scratch tables): a projection may keep
         # rows that a later event would overwrite in memory, and write them once in
-        # `end_replay`. Nothing reads scratch tables before the swap.
+        # `end_replay`; what it derives per user (access rows, metrics) it computes there
+        # once, for everybody. Nothing reads scratch tables before the swap.
         self.defer = False
 
     # -- tables ----------------------------------------------------------------------------
@@ -160,19 +138,9 @@ def is_deleted(event: RecordedEvent) -> bool:
     return event.type.endswith("Deleted")
 
 
-def is_opportunity(record: dict[str, Any]) -> bool:
-    # Sync drops leads already; a record turned into a lead leaves the views all the same.
-    return bool(record.get("type", "opportunity") == "opportunity")
-
-
 def dumps(value: Any) -> str:
     """Deterministic JSON, so a rebuilt table is byte-identical to the incremental one."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def any_clean(conn: sqlite3.Connection, table: str) -> bool:
-    """Does `table` (a cache with a `dirty` column) hold a row that is not dirty?"""
-    return conn.execute(f"SELECT 1 FROM {table} WHERE dirty = 0 LIMIT 1").fetchone() is not None
 
 
 def fan_out(

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from cqrs_cli.projections import NAMES, make
-from cqrs_cli.projections.base import Projection, Settings
+from cqrs_cli.projections.base import Projection
 from cqrs_cli.projections.runner import (
     catch_up,
     drop_scratch,
@@ -16,25 +16,18 @@ from cqrs_cli.projections.runner import (
 )
 from cqrs_cli.store.files import Store
 
-# When a cached row was computed is not part of what it says.
-VOLATILE = frozenset({"computed_at", "dirty"})
+# When a row was computed is not part of what it says.
+VOLATILE = frozenset({"computed_at"})
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
-def materialize(conn: sqlite3.Connection, projection: Projection) -> None:
-    """Compute every lazily cached row (access sets, metrics) so tables can be compared."""
-    refresh_all = getattr(projection, "refresh_all", None)
-    if refresh_all is not None:
-        refresh_all(conn)
-
-
 def table_differences(
     conn: sqlite3.Connection, left: Projection, right: Projection, limit: int = 5
 ) -> list[str]:
-    """Rows in one projection's tables and not in the other's (cache timestamps ignored)."""
+    """Rows in one projection's tables and not in the other's (`computed_at` ignored)."""
     out: list[str] = []
     for base in left.tables:
         a, b = left.t(base), right.t(base)
@@ -52,7 +45,6 @@ def compare_with_rebuild(
     store: Store,
     names: Sequence[str] = NAMES,
     *,
-    settings: Settings | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, list[str]]:
     """Replay the log into scratch tables and diff them with the live views.
@@ -63,32 +55,24 @@ def compare_with_rebuild(
     """
     suffix = new_suffix()
     with rebuild_lock(store, suffix):
-        return _compare(store, names, settings, suffix, progress)
+        return _compare(store, names, suffix, progress)
 
 
 def _compare(
     store: Store,
     names: Sequence[str],
-    settings: Settings | None,
     suffix: str,
     progress: Callable[[int], None] | None,
 ) -> dict[str, list[str]]:
-    catch_up(store, names, settings=settings)
-    scratch, position = rebuild_into_scratch(
-        store, names, settings=settings, suffix=suffix, progress=progress
-    )
+    catch_up(store, names)
+    scratch, position = rebuild_into_scratch(store, names, suffix=suffix, progress=progress)
     try:
         # Bring the scratch copies to the same position without making them live.
         _catch_scratch_up(store, scratch, position)
         result: dict[str, list[str]] = {}
-        with store.transaction() as conn:
-            for projection in scratch:
-                for sql in projection.index_sql():  # materializing reads by user
-                    conn.execute(sql)
-                live = make(projection.name, settings=settings)
-                materialize(conn, live)
-                materialize(conn, projection)
-                result[projection.name] = table_differences(conn, live, projection)
+        for projection in scratch:
+            live = make(projection.name)
+            result[projection.name] = table_differences(store.conn, live, projection)
         return result
     finally:
         drop_scratch(store, scratch)

@@ -1,4 +1,5 @@
-"""A projection that mirrors small Odoo models and knows the org chart they form."""
+"""Projections that mirror small Odoo models and know the org chart they form, and the rule
+every view of opportunities shares: what leaves the view."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from cqrs_cli.domain.event_types import ENTITY_BY_MODEL, types_of
 from cqrs_cli.projections.base import (
     Mirror,
     Projection,
-    Settings,
     dumps,
     handles,
     is_deleted,
@@ -24,6 +24,7 @@ MODEL_BY_TYPE: dict[str, str] = {
     t: model for model, entity in ENTITY_BY_MODEL.items() for t in types_of(entity)
 }
 HIERARCHY_MODELS = frozenset({"res.users", "hr.employee"})
+OPPORTUNITY_DELETED = "OdooOpportunityDeleted"
 
 
 def _all(*entities: str) -> tuple[str, ...]:
@@ -36,8 +37,8 @@ class OrgProjection(Projection):
     mirrored: ClassVar[tuple[str, ...]] = ("res.users", "hr.employee")
     mirror_table: ClassVar[str]
 
-    def __init__(self, *, suffix: str = "", settings: Settings | None = None) -> None:
-        super().__init__(suffix=suffix, settings=settings)
+    def __init__(self, *, suffix: str = "") -> None:
+        super().__init__(suffix=suffix)
         self.mirror = Mirror(self.t(self.mirror_table), self.mirrored)
         self.changed: dict[str, set[int]] = {m: set() for m in self.mirrored}
         self._hierarchy: hierarchy.Hierarchy | None = None
@@ -91,14 +92,62 @@ class OrgProjection(Projection):
         self.previous_hierarchy = None
 
 
+class OpportunityProjection(OrgProjection):
+    """An org projection that also keeps a tuple of fields per opportunity.
+
+    The one rule of what leaves such a view lives here: an opportunity deleted in Odoo, or
+    turned back into a lead, is no opportunity any more (sync drops leads; a record that
+    becomes one leaves the views all the same). A projection supplies only `keep`, the
+    tuple it stores for an opportunity that stays, and reads the batch's changes with
+    `take_opportunities` in its `flush`.
+    """
+
+    def __init__(self, *, suffix: str = "") -> None:
+        super().__init__(suffix=suffix)
+        # Opportunity id -> its latest record in this batch, None once it left.
+        self.opportunities: dict[int, dict[str, Any] | None] = {}
+
+    @staticmethod
+    def keep(record: dict[str, Any]) -> tuple[Any, ...]:
+        """The fields this projection stores for an opportunity."""
+        raise NotImplementedError
+
+    @handles(*types_of("Opportunity"))
+    def on_opportunity(self, event: RecordedEvent) -> None:
+        # The hot handler of a replay (a million calls per view): `is_deleted` and
+        # `record_of` are inlined, and the record is kept as it is; `keep` runs once per
+        # opportunity and batch in `take_opportunities`, not once per event.
+        if event.type == OPPORTUNITY_DELETED:
+            self.opportunities[record_id(event)] = None
+            return
+        record = event.data.get("record")
+        if not isinstance(record, dict):
+            record = record_of(event)  # raises
+        self.opportunities[int(record["id"])] = (
+            record if record.get("type", "opportunity") == "opportunity" else None
+        )
+
+    def take_opportunities(self) -> dict[int, tuple[Any, ...] | None]:
+        """The batch's opportunities as `keep` tuples (None: leaves the view), and forget
+        them."""
+        keep = self.keep
+        taken = {i: None if r is None else keep(r) for i, r in self.opportunities.items()}
+        self.opportunities.clear()
+        return taken
+
+    def discard(self) -> None:
+        super().discard()
+        self.opportunities.clear()
+
+
 def closure_rows(h: hierarchy.Hierarchy) -> Iterable[tuple[int, int]]:
     for uid, subs in h.below.items():
         for sub in subs:
             yield uid, sub
 
 
-# The cache views (access matrix, metrics) keep their own copy of the opportunity columns
-# they compute from; these helpers keep that copy and the dirty flags in step.
+# The per-user views (access matrix, metrics) keep their own copy of the opportunity
+# columns they compute from; these helpers keep that copy in step.
 Pending = dict[int, tuple[Any, ...] | None]  # opportunity id -> new columns, None when gone
 
 
@@ -115,17 +164,29 @@ def owners_of(conn: sqlite3.Connection, table: str, pending: Pending) -> set[int
     return owners
 
 
-def mark_dirty_with_managers(
-    conn: sqlite3.Connection, table: str, subordinates: str, owners: Iterable[int]
-) -> None:
-    """Mark the owners' rows dirty, and the rows of everyone above them in the chart."""
-    known = dumps(sorted(owners))
-    conn.execute(
-        f"UPDATE {table} SET dirty = 1 WHERE dirty = 0 AND ("
-        "user_id IN (SELECT value FROM json_each(?)) OR user_id IN ("
-        f"SELECT user_id FROM {subordinates} WHERE sub_id IN (SELECT value FROM json_each(?))))",
-        (known, known),
-    )
+def managers_of(conn: sqlite3.Connection, subordinates: str, users: Iterable[int]) -> set[int]:
+    """Everyone above `users` in the stored subordinate closure."""
+    return {
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT user_id FROM {subordinates} "
+            "WHERE sub_id IN (SELECT value FROM json_each(?))",
+            (dumps(sorted(users)),),
+        )
+    }
+
+
+def write_closure(conn: sqlite3.Connection, table: str, h: hierarchy.Hierarchy) -> set[int]:
+    """Bring the stored closure (user_id, sub_id) to `h`; return the users whose set of
+    subordinates changed."""
+    new = set(closure_rows(h))
+    old = set(conn.execute(f"SELECT user_id, sub_id FROM {table}"))
+    gone, added = old - new, new - old
+    if gone:
+        conn.executemany(f"DELETE FROM {table} WHERE user_id = ? AND sub_id = ?", sorted(gone))
+    if added:
+        conn.executemany(f"INSERT INTO {table} VALUES (?, ?)", sorted(added))
+    return {uid for uid, _ in gone | added}
 
 
 def write_pending(

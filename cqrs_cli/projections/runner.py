@@ -1,9 +1,9 @@
 """Running projections: catch-up by checkpoint, pausing on errors, status and rebuild.
 
-`catch_up(store)` is the one call the rest of the program makes: after every sync and
-before every query. It reads the log once from the lowest checkpoint and feeds each
-projection the events past its own checkpoint; each projection's batch and checkpoint
-commit in one transaction.
+`catch_up(store)` is the one call the rest of the program makes: after every sync, and
+before a query finds a view behind the log. It reads the log once from the lowest
+checkpoint and feeds each projection the events past its own checkpoint; a batch commits
+for every projection at once, with their checkpoints (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.projections import NAMES, make
-from cqrs_cli.projections.base import Projection, Settings
+from cqrs_cli.projections.base import Projection
 from cqrs_cli.store.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.locks import hold, holder
@@ -117,7 +117,15 @@ def _ensure_tables(conn: sqlite3.Connection, projection: Projection) -> None:
 
 
 class _Runner:
-    """Feeds batches of events to projections, each in its own transaction."""
+    """Feeds batches of events to projections: one transaction per batch for all of them,
+    each projection inside its own savepoint.
+
+    So views move together (a reader sees every view at the same position, never one
+    ahead of another), and a projection that fails rolls back alone and pauses while the
+    others commit. Each batch reads the checkpoints again under the write lock: a
+    catch-up running in another process at the same time may have moved them, and a batch
+    must never be applied twice.
+    """
 
     def __init__(self, store: Store, items: list[tuple[Projection, Checkpoint]]) -> None:
         self.store = store
@@ -125,27 +133,44 @@ class _Runner:
         self.report = CatchUpReport()
 
     def feed(self, events: Sequence[RecordedEvent]) -> None:
-        for projection, cp in self.items:
-            if cp.status == "paused":
-                continue
-            todo = [e for e in events if e.position > cp.position]
-            if not todo:
-                continue
-            try:
-                self._commit(projection, cp, todo)
-            except Exception:
-                # Find the event that fails by applying one event per transaction.
-                projection.discard()
-                for event in todo:
-                    try:
-                        self._commit(projection, cp, [event])
-                    except Exception as exc:
-                        projection.discard()
-                        self._pause(cp, event, exc)
-                        break
-
-    def _commit(self, projection: Projection, cp: Checkpoint, events: list[RecordedEvent]) -> None:
         with self.store.transaction() as conn:
+            for projection, cp in self.items:
+                self._feed_one(conn, projection, cp, events)
+
+    def _feed_one(
+        self,
+        conn: sqlite3.Connection,
+        projection: Projection,
+        cp: Checkpoint,
+        events: Sequence[RecordedEvent],
+    ) -> None:
+        stored = load_checkpoint(conn, cp.name)
+        if stored != cp:
+            # Someone else moved this view since we last read it: what we hold in memory
+            # (mirrors of its tables) is stale, and their position is the one to go on from.
+            projection.discard()
+            cp.position, cp.version, cp.status = stored.position, stored.version, stored.status
+            cp.error, cp.error_position = stored.error, stored.error_position
+        if cp.status == "paused" or cp.version != projection.version:
+            return
+        todo = [e for e in events if e.position > cp.position]
+        if not todo:
+            return
+        try:
+            self._apply(projection, cp, todo)
+        except Exception:
+            # Find the event that fails by applying one event per savepoint.
+            projection.discard()
+            for event in todo:
+                try:
+                    self._apply(projection, cp, [event])
+                except Exception as exc:
+                    projection.discard()
+                    self._pause(conn, cp, event, exc)
+                    break
+
+    def _apply(self, projection: Projection, cp: Checkpoint, events: list[RecordedEvent]) -> None:
+        with self.store.transaction() as conn:  # a savepoint inside the batch's transaction
             projection.begin(conn)
             for event in events:
                 projection.apply(event)
@@ -155,12 +180,13 @@ class _Runner:
         cp.position, cp.version = new.position, new.version
         self.report.applied[cp.name] = self.report.applied.get(cp.name, 0) + len(events)
 
-    def _pause(self, cp: Checkpoint, event: RecordedEvent, exc: Exception) -> None:
+    def _pause(
+        self, conn: sqlite3.Connection, cp: Checkpoint, event: RecordedEvent, exc: Exception
+    ) -> None:
         cp.status = "paused"
         cp.error = f"{event.type} at position {event.position}: {type(exc).__name__}: {exc}"
         cp.error_position = event.position
-        with self.store.transaction() as conn:
-            save_checkpoint(conn, cp)
+        save_checkpoint(conn, cp)
         self.report.paused[cp.name] = cp.error
 
 
@@ -168,7 +194,6 @@ def catch_up(
     store: Store,
     names: Sequence[str] = NAMES,
     *,
-    settings: Settings | None = None,
     batch: int = BATCH,
 ) -> CatchUpReport:
     """Bring every runnable projection to the head of the log.
@@ -180,18 +205,21 @@ def catch_up(
     """
     if store.conn.in_transaction:
         raise RuntimeError("catch_up must run outside an open transaction")
-    _roomy_cache(store.conn)  # the query that follows reads the same view pages again
+    roomy_cache(store.conn)  # the query that follows reads the same view pages again
     drop_orphans(store)  # cheap when there are none: one look at the schema
     head = store.log.head()
     items: list[tuple[Projection, Checkpoint]] = []
     for name in names:
-        projection = make(name, settings=settings)
+        projection = make(name)
         cp = load_checkpoint(store.conn, name)
         if cp.version is None:
             with store.transaction() as conn:
-                _ensure_tables(conn, projection)
-                cp.version = projection.version
-                save_checkpoint(conn, cp)
+                # Again under the write lock: another catch-up may have created it meanwhile.
+                cp = load_checkpoint(conn, name)
+                if cp.version is None:
+                    _ensure_tables(conn, projection)
+                    cp.version = projection.version
+                    save_checkpoint(conn, cp)
         if state_of(cp, projection.version, head) == BEHIND:
             items.append((projection, cp))
     runner = _Runner(store, items)
@@ -202,7 +230,8 @@ def catch_up(
     return runner.report
 
 
-def _roomy_cache(conn: sqlite3.Connection) -> None:
+def roomy_cache(conn: sqlite3.Connection) -> None:
+    """A page cache that holds a large view (a setting of the connection, not a write)."""
     # A replay touches the view tables all over, and so does a query joining 2,000 access
     # rows to their opportunities; SQLite's default 2 MB page cache makes both re-read
     # pages from the OS. 32 MB keeps a 100k-opportunity view hot.
@@ -216,7 +245,7 @@ def _replay(
     batch: int,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    _roomy_cache(store.conn)
+    roomy_cache(store.conn)
     count = 0
     for page in store.log.projection_pages(after, batch):
         feed(page)
@@ -334,7 +363,6 @@ def rebuild_into_scratch(
     store: Store,
     names: Sequence[str],
     *,
-    settings: Settings | None = None,
     batch: int = REBUILD_BATCH,
     progress: Callable[[int], None] | None = None,
     suffix: str | None = None,
@@ -346,7 +374,7 @@ def rebuild_into_scratch(
     position they reached. `drop_scratch` removes them; `swap_in` makes them live.
     """
     suffix = suffix or new_suffix()
-    scratch = [make(name, suffix=suffix, settings=settings) for name in names]
+    scratch = [make(name, suffix=suffix) for name in names]
     for projection in scratch:
         projection.bulk = True
         projection.defer = True  # the scratch tables are empty and nobody reads them yet
@@ -444,7 +472,6 @@ def rebuild(
     store: Store,
     names: Sequence[str],
     *,
-    settings: Settings | None = None,
     batch: int = REBUILD_BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> RebuildReport:
@@ -454,7 +481,7 @@ def rebuild(
     suffix = new_suffix()
     with rebuild_lock(store, suffix):
         scratch, position = rebuild_into_scratch(
-            store, names, settings=settings, batch=batch, progress=progress, suffix=suffix
+            store, names, batch=batch, progress=progress, suffix=suffix
         )
         try:
             swap_in(store, scratch, position, batch=batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from cqrs_cli.domain.errors import CqrsError
 
@@ -43,6 +44,32 @@ def _check_path(path: Path, *, create: bool) -> bool:
     return False
 
 
+def can_write(path: Path) -> bool:
+    """Can this process write `path` in place: the file, and beside it SQLite's -wal/-shm?"""
+    parent = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(parent, os.W_OK)
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI that opens `path` for reading only, wherever it lies.
+
+    `mode=ro`: SQLite refuses every write on the connection, so a query cannot change the
+    file. A WAL file also needs its -shm (and -wal) beside it: SQLite reuses them, or
+    creates them (empty) when the directory lets it; they never change the file itself,
+    and the next writer reuses them. In a directory this process cannot write, with no
+    -wal there, SQLite can create neither, and only `immutable=1` opens the file: safe
+    here, because without a -wal nobody is writing it, and in that directory no writer
+    of this account can start one. With a -wal there (a writer is at work, or one left
+    committed pages in it), `immutable=1` would miss those pages, so `mode=ro` it is.
+    """
+    target = quote(str(path.resolve()))
+    parent = path.parent if str(path.parent) else Path(".")
+    wal = Path(f"{path}-wal")
+    if os.access(parent, os.W_OK) or wal.exists():
+        return f"file:{target}?mode=ro"
+    return f"file:{target}?mode=ro&immutable=1"
+
+
 def _create_private(path: Path) -> None:
     # CRM data is private: the file (and, through SQLite, its -wal/-shm) get mode 0600.
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -52,7 +79,8 @@ def _create_private(path: Path) -> None:
 def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3.Connection:
     """Open a cqrs file. Raises StoreError, leaving the file as it was, when it is not usable.
 
-    The connection is in autocommit mode: writers open their own `BEGIN IMMEDIATE`.
+    The connection is in autocommit mode: writers open their own `BEGIN IMMEDIATE`. A
+    reader's connection is read-only (`read_only_uri`): reads never write.
     """
     is_new = _check_path(path, create=create)
     if not is_new and (write or create) and not os.access(path, os.W_OK):
@@ -60,7 +88,12 @@ def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3
     if is_new:
         _create_private(path)
     try:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        if write or create:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(
+                read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False
+            )
         _check_ours(conn, path)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable SQLite database ({exc})") from exc

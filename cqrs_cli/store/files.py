@@ -13,6 +13,10 @@ from cqrs_cli.store.migrations import LATEST, Migration, check_not_newer, migrat
 from cqrs_cli.store.transactions import Transactions
 
 
+class NeedsMigration(StoreError):
+    """A reader found the file at an older schema: only a writer may migrate it."""
+
+
 @dataclass
 class Store:
     path: Path
@@ -43,15 +47,15 @@ class Store:
 
 def open_store(path: Path, *, write: bool = False, create: bool | None = None) -> Store:
     """Open `path`. Writers migrate it as needed and create it unless `create` is False
-    (a query writes its views but has nothing to show in a new file); readers require it
-    current."""
+    (a query may catch views up but has nothing to show in a new file); readers get a
+    read-only connection and require the schema current (else NeedsMigration)."""
     conn = connect(path, create=write if create is None else create, write=write)
     try:
         version = check_not_newer(conn, path)
         applied: list[Migration] = []
         if version < LATEST:
             if not write:
-                raise StoreError(
+                raise NeedsMigration(
                     f"{path} is at schema {version}, this cqrs needs {LATEST}; "
                     f"run `cqrs --db {path} migrate`"
                 )

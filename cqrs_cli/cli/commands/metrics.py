@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cqrs_cli.app.queries import metrics_of
-from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person
 from cqrs_cli.cli.context import FORMAT_HELP
 from cqrs_cli.cli.output import check_format, emit_json, emit_rows
 from cqrs_cli.cli.terminal import console, text
@@ -24,10 +24,9 @@ def run(
 ) -> None:
     """Pipeline value, weighted pipeline, won revenue and open count: own and team."""
     check_format(fmt)
-    conf = settings()
-    with open_current(ctx, VIEWS, conf) as store:
+    with open_current(ctx, VIEWS) as store:
         user = person(store, as_user)
-        own, team = metrics_of(store, user["id"], settings=conf)
+        own, team = metrics_of(store, user["id"])
     value = {"user": user, "own": own, "team": team}
     if fmt == "json":
         emit_json(value)

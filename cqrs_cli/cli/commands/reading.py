@@ -1,48 +1,32 @@
-"""What the query commands share: open the file, catch the views up, name the user."""
+"""What the query commands share: open the file with their views current, name the user."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import typer
 
-from cqrs_cli.app.queries import prepare, resolve_user
-from cqrs_cli.cli.context import open_for
-from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
-from cqrs_cli.projections.base import DEFAULT_TTL, Settings
+from cqrs_cli.app import queries
+from cqrs_cli.app.queries import resolve_user
+from cqrs_cli.cli.context import info, state
 from cqrs_cli.store.files import Store
 
 AS_HELP = (
     "The user: Odoo id or exact login; else an exact name or the start of a login, else the"
     " start of a name, when only one user fits (see docs/access.md)."
 )
-TTL_ENV = "CQRS_CACHE_TTL"
 
 
-def settings() -> Settings:
-    """Cache TTL in seconds from CQRS_CACHE_TTL (default 300)."""
-    raw = os.environ.get(TTL_ENV)
-    if raw is None:
-        return Settings(ttl=DEFAULT_TTL)
-    try:
-        ttl = float(raw)
-    except ValueError:
-        raise CqrsError(
-            f"{TTL_ENV} must be a number of seconds, got {raw!r}", exit_code=EXIT_USAGE
-        ) from None
-    return Settings(ttl=ttl)
-
-
-def open_current(ctx: typer.Context, views: Sequence[str], conf: Settings) -> Store:
-    """Open the file for writing (catching up writes the views) with `views` at the head."""
-    store = open_for(ctx, write=True, create=False)
-    try:
-        prepare(store, views, conf)
-    except BaseException:
-        store.close()
-        raise
+def open_current(ctx: typer.Context, views: Sequence[str]) -> Store:
+    """Open the file with `views` at the head of the log: read-only when they are current,
+    caught up first when they are behind and the file is writable (see
+    `queries.open_current`)."""
+    st = state(ctx)
+    store = queries.open_current(st.db, views)
+    if store.migrated:
+        names = ", ".join(m.name for m in store.migrated)
+        info(ctx, f"Prepared {st.db}: applied {names}")
     return store
 
 

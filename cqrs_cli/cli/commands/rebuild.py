@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.cli.commands.reading import settings
 from cqrs_cli.cli.context import info, open_for, state
 from cqrs_cli.cli.terminal import console
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
@@ -36,15 +35,13 @@ def run(
         total = store.log.head()
         # A bar only for a person at a terminal: a script's stderr stays plain lines.
         if state(ctx).quiet or not sys.stderr.isatty():
-            report = rebuild(store, names, settings=settings())
+            report = rebuild(store, names)
         else:
             from rich.progress import Progress
 
             with Progress(console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task(f"rebuilding {', '.join(names)}", total=total or 1)
-                report = rebuild(
-                    store, names, settings=settings(), progress=lambda n: bar.advance(task, n)
-                )
+                report = rebuild(store, names, progress=lambda n: bar.advance(task, n))
     info(
         ctx,
         f"Rebuilt {', '.join(names)}: {report.events:,} events in "

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cqrs_cli.app.queries import profiles
-from cqrs_cli.cli.commands.reading import open_current, settings
+from cqrs_cli.cli.commands.reading import open_current
 from cqrs_cli.cli.context import FORMAT_HELP, info
 from cqrs_cli.cli.output import check_format, emit_rows
 from cqrs_cli.cli.terminal import console, text
@@ -35,7 +35,7 @@ def run(
 ) -> None:
     """List users with their manager, subordinates and teams."""
     check_format(fmt)
-    with open_current(ctx, VIEWS, settings()) as store:
+    with open_current(ctx, VIEWS) as store:
         found = profiles(store)
     looping = [p["login"] for p in found if p["in_cycle"]]
     if looping:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cqrs_cli.app.queries import STATUSES, visible_opportunities
-from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person
 from cqrs_cli.cli.context import FORMAT_HELP
 from cqrs_cli.cli.output import check_format, emit_rows
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
@@ -51,10 +51,9 @@ def run(
         raise CqrsError(
             f"--status must be one of {', '.join(STATUSES)}, got {status!r}", exit_code=EXIT_USAGE
         )
-    conf = settings()
-    with open_current(ctx, VIEWS, conf) as store:
+    with open_current(ctx, VIEWS) as store:
         user = person(store, as_user)
-        items = visible_opportunities(store, user["id"], settings=conf, status=status, stage=stage)
+        items = visible_opportunities(store, user["id"], status=status, stage=stage)
     emit_rows(
         [_flat(i) for i in items],
         COLUMNS,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cqrs_cli.app.queries import can_see
-from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person, settings
+from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person
 from cqrs_cli.cli.context import FORMAT_HELP
 from cqrs_cli.cli.output import check_format, emit_rows
 
@@ -22,10 +22,9 @@ def run(
 ) -> None:
     """Which opportunities and accounts USER can see."""
     check_format(fmt)
-    conf = settings()
-    with open_current(ctx, VIEWS, conf) as store:
+    with open_current(ctx, VIEWS) as store:
         user = person(store, as_user)
-        found = can_see(store, user["id"], settings=conf, explain=True)
+        found = can_see(store, user["id"], explain=True)
     reasons = found.pop("reasons")
     value = {"user": user, **found}
     if explain:
