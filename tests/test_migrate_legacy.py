@@ -469,6 +469,26 @@ def test_problem_lines_never_print_a_secret_in_a_real_process(tmp_path: Path) ->
         assert secret not in done.stderr
 
 
+def test_a_data_lake_without_ir_model_data_imports_by_default(tmp_path: Path) -> None:
+    # The sync names the groups by their res.groups names then: no problem to refuse on.
+    org = demo_data()
+    del org["ir.model.data"]
+    lake = tmp_path / "lake.json"
+    lake.write_text(
+        "".join(
+            json.dumps({"model": model, "odoo_id": r["id"], "data": r}) + "\n"
+            for model, records in org.items()
+            for r in records
+        )
+    )
+    db = tmp_path / "cqrs.db"
+    done = run_cli("--db", str(db), "migrate", "legacy", "--data", str(lake))
+    assert done.returncode == 0, done.stderr
+    assert "Problem:" not in done.stderr
+    for who, count in (("vinsha", 4), ("zakariya", 2), ("superadmin", 23)):
+        assert sees(db, who) == count, who
+
+
 class TestLegacyContract(SourceContract):
     """The old app's data lake: one document per Odoo record, read by `load_legacy` and
     imported by `import_into` (what `cqrs migrate legacy` runs). A change is a new export
