@@ -28,15 +28,12 @@ print(json.dumps(sorted(m for m in sys.modules)), file=sys.stderr)
 LIBRARY_SCRIPT = """
 import json, sys
 from pathlib import Path
-from cqrs_cli.store.files import open_store
-from cqrs_cli.app.queries import prepare, resolve_user, visible_opportunities, metrics_of, can_see
-from cqrs_cli.projections import NAMES
-store = open_store(Path(sys.argv[1]), write=True)
-prepare(store, NAMES)
-user = resolve_user(store.conn, "vinsha")
-assert len(visible_opportunities(store, user["id"])) == 4
-metrics_of(store, user["id"])
-can_see(store, user["id"])
+from cqrs_cli.app.read_model import open_read_model
+with open_read_model(Path(sys.argv[1])) as model:  # catches the views up: the file is writable
+    user = model.user("vinsha")
+    assert len(model.opportunities(user.id).items) == 4
+    model.metrics(user.id)
+    model.can_see(user.id)
 print(json.dumps(sorted(m for m in sys.modules)))
 """
 

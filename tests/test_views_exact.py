@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.app.queries import can_see, metrics_of
 from cqrs_cli.projections import NAMES, make
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.figures import figures
@@ -29,7 +28,9 @@ from tests.read_support import (
     VINSHA,
     ZAKARIYA,
     Org,
+    can_see,
     demo_like,
+    metrics_of,
     new_store,
 )
 

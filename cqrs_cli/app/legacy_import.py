@@ -19,7 +19,8 @@ from cqrs_cli.app.validation import Check
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import LegacyImport
 from cqrs_cli.legacy.source import SOURCE_NAME, LegacySource
-from cqrs_cli.projections.runner import CURRENT, catch_up, status
+from cqrs_cli.projections.readiness import CURRENT, status
+from cqrs_cli.projections.runner import catch_up
 from cqrs_cli.sources.snapshot import RECORD_MODELS
 from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect

@@ -163,7 +163,7 @@ def file_checks(conn: sqlite3.Connection) -> list[Check]:
 
 def projection_checks(store: Store) -> list[Check]:
     """Every view at the head of the log and not paused (validate does not catch them up)."""
-    from cqrs_cli.projections.runner import status
+    from cqrs_cli.projections.readiness import status
 
     head, found = status(store)
     return [
