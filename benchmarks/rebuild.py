@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from cqrs_cli.app.read_model import ReadModel  # noqa: E402
 from cqrs_cli.domain.event_types import event_type  # noqa: E402
-from cqrs_cli.projections import NAMES, PROJECTION_TYPES, make  # noqa: E402
+from cqrs_cli.projections import NAMES  # noqa: E402
+from cqrs_cli.projections.registry import PROJECTION_TYPES, make  # noqa: E402
 from cqrs_cli.projections.runner import catch_up, rebuild  # noqa: E402
 from cqrs_cli.store.files import Store, open_store  # noqa: E402
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from cqrs_cli.app.answers import OpportunityFilter
+from cqrs_cli.app.answers.opportunities import OpportunityFilter
 from cqrs_cli.app.read_model import ReadModel
 from cqrs_cli.domain.event_types import event_type
 from cqrs_cli.domain.records import RECORD_BY_MODEL

@@ -19,8 +19,9 @@ from cqrs_cli.app.legacy_import import count_checks, import_into, require_counts
 from cqrs_cli.cli.app import app
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import load_legacy
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import VOLATILE
+from cqrs_cli.projections.registry import make
 from cqrs_cli.projections.runner import catch_up
 from cqrs_cli.store.files import Store, open_store
 from tests.conftest import demo_data, run_cli

@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 
-from cqrs_cli.app.answers import (
-    CanSeeExplained,
-    EventQuery,
-    OpportunityFilter,
-)
+from cqrs_cli.app.answers.log import EventQuery
+from cqrs_cli.app.answers.opportunities import OpportunityFilter
+from cqrs_cli.app.answers.visibility import CanSeeExplained
 from cqrs_cli.app.read_model import (
     ReadModel,
     UnknownUser,
@@ -27,6 +25,7 @@ from cqrs_cli.app.read_model import (
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.projections import NAMES, catalog
 from cqrs_cli.projections.readiness import ProjectionNotReady
+from cqrs_cli.projections.registry import PROJECTION_TYPES
 from cqrs_cli.projections.runner import (
     catch_up,
     drop_scratch,
@@ -404,7 +403,7 @@ def test_the_same_questions_over_a_copy_of_the_views(org: Org) -> None:
 
 
 def test_the_catalog_names_every_view_in_order() -> None:
-    assert catalog.NAMES == NAMES
+    assert catalog.NAMES == tuple(kind.name for kind in PROJECTION_TYPES) == NAMES
 
 
 def test_a_question_inside_a_writers_transaction_reads_that_transaction(org: Org) -> None:

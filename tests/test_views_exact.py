@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.figures import figures
 from cqrs_cli.projections.org import OpportunityProjection
+from cqrs_cli.projections.registry import make
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.store.files import Store
 from tests.read_support import (

@@ -38,41 +38,34 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import orjson
 
-from cqrs_cli.app.answers import (
+from cqrs_cli.app.answers.opportunities import (
     Account,
-    CanSee,
-    CanSeeExplained,
-    Event,
-    EventQuery,
-    HeldLock,
-    LastSync,
-    Metrics,
     Opportunities,
     Opportunity,
     OpportunityFilter,
     OpportunityStream,
-    OrgChart,
-    OrgNode,
     Person,
-    Profile,
-    Profiles,
-    Reason,
-    Status,
-    UserRef,
-    ViewState,
-    Who,
 )
+from cqrs_cli.app.answers.users import UserRef, Who
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.projections import readiness, reads
 from cqrs_cli.projections.catalog import NAMES
 from cqrs_cli.store.db import can_write, roomy_cache
 from cqrs_cli.store.files import NeedsMigration, Store, open_store
-from cqrs_cli.store.log import RecordedEvent
+
+# The answers of the other questions load with their question: a query pays only for its own.
+if TYPE_CHECKING:
+    from cqrs_cli.app.answers.file import Status
+    from cqrs_cli.app.answers.log import Event, EventQuery
+    from cqrs_cli.app.answers.metrics import Metrics
+    from cqrs_cli.app.answers.people import OrgChart, Profile, Profiles
+    from cqrs_cli.app.answers.visibility import CanSee
+    from cqrs_cli.store.log import RecordedEvent
 
 Behind = Literal["catch_up", "refuse", "answer"]
 
@@ -213,6 +206,8 @@ class ReadModel:
     def can_see(self, who: Who, *, explain: bool = False) -> CanSee:
         """The ids of the opportunities and accounts `who` can see; with `explain`, why
         (a `CanSeeExplained`)."""
+        from cqrs_cli.app.answers.visibility import CanSee, CanSeeExplained, Reason
+
         with self._reading(CAN_SEE_VIEWS) as conn:
             user = self._resolve(conn, who)
             sql, params = reads.visible_sql(conn, user.id, suffix=self.suffix)
@@ -228,6 +223,8 @@ class ReadModel:
 
     def metrics(self, who: Who) -> Metrics:
         """Pipeline figures of `who`: own, and team (everyone below them)."""
+        from cqrs_cli.app.answers.metrics import Metrics
+
         with self._reading(METRICS_VIEWS) as conn:
             user = self._resolve(conn, who)
             found = reads.metrics(conn, user.id, suffix=self.suffix)
@@ -248,6 +245,8 @@ class ReadModel:
         return org_chart(found.items, None if top is None else top.id)
 
     def _profiles(self, conn: sqlite3.Connection) -> Profiles:
+        from cqrs_cli.app.answers.people import Profile, Profiles
+
         rows = conn.execute(
             "SELECT user_id, login, name, active, employee_id, manager_id, subordinates,"
             " all_subordinates, teams, access, in_cycle"
@@ -287,6 +286,7 @@ class ReadModel:
     def status(self) -> Status:
         """The head of the log, where each view stands, the last sync run, the locks held
         on the file and what is amiss in it. Cheap: no replay, no integrity check."""
+        from cqrs_cli.app.answers.file import HeldLock, LastSync, Status, ViewState
         from cqrs_cli.projections.runner import REBUILD_LOCK, orphan_tables
         from cqrs_cli.store.health import cut_log
         from cqrs_cli.store.locks import holder
@@ -340,6 +340,8 @@ class ReadModel:
     ) -> AbstractContextManager[Iterator[Event]]:
         """`events`, one at a time, read in one transaction that lasts as long as the
         `with` block."""
+        from cqrs_cli.app.answers.log import EventQuery
+
         return self._stream_events(query or EventQuery())
 
     @contextmanager
@@ -348,6 +350,8 @@ class ReadModel:
             yield self._events(query)
 
     def _events(self, query: EventQuery) -> Iterator[Event]:
+        from cqrs_cli.app.answers.log import Event
+
         log = self.store.log
         types = set(query.types)
         found: Iterator[RecordedEvent]
@@ -496,6 +500,8 @@ def _logins(users: Sequence[UserRef], limit: int = 20) -> str:
 
 def org_chart(profiles: Sequence[Profile], root: int | None = None) -> OrgChart:
     """The chart of `profiles`: from `root` down, or everyone from the top down."""
+    from cqrs_cli.app.answers.people import OrgChart, OrgNode
+
     by_id = {p.id: p for p in profiles}
     drawn: set[int] = set()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from cqrs_cli.domain.hierarchy import ADMINISTRATOR, ALL_DOCUMENTS, NO_ACCESS, OWN_DOCUMENTS
+from cqrs_cli.domain.access import ADMINISTRATOR, ALL_DOCUMENTS, NO_ACCESS, OWN_DOCUMENTS
 
 # The company rule of docs/access.md: the opportunity's company is one of the user's, or
 # unset. `h` is the user's row of user_access_matrix; `:companies` their company_ids.

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cqrs_cli.domain.errors import CqrsError
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.base import Projection
 from cqrs_cli.projections.readiness import BEHIND, state_of
 
 # Where the views stand is read by `readiness.py`; these stay importable from here.
 from cqrs_cli.projections.readiness import require_current as require_current
 from cqrs_cli.projections.readiness import status as status
+from cqrs_cli.projections.registry import make
 from cqrs_cli.store.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cqrs_cli.store.db import roomy_cache
 from cqrs_cli.store.files import Store

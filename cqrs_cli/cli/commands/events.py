@@ -10,7 +10,7 @@ from cqrs_cli.cli.commands.numbers import number_option
 from cqrs_cli.cli.context import FORMAT_HELP, read_model
 
 if TYPE_CHECKING:
-    from cqrs_cli.app.answers import Event
+    from cqrs_cli.app.answers.log import Event
 
 COLUMNS = ["position", "type", "stream_type", "stream_id", "version", "recorded_at"]
 
@@ -53,7 +53,7 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
     """List events, oldest first (or --newest first)."""
-    from cqrs_cli.app.answers import EventQuery
+    from cqrs_cli.app.answers.log import EventQuery
     from cqrs_cli.cli import output
 
     output.check_format(fmt)

@@ -9,7 +9,7 @@ import typer
 from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
 
 if TYPE_CHECKING:
-    from cqrs_cli.app.answers import Metrics
+    from cqrs_cli.app.answers.metrics import Metrics
 
 FIGURES = ("pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities")
 BAR_WIDTH = 30

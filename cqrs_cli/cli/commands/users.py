@@ -9,7 +9,7 @@ import typer
 from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
 
 if TYPE_CHECKING:
-    from cqrs_cli.app.answers import OrgChart
+    from cqrs_cli.app.answers.people import OrgChart
 
 COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates", "teams"]
 
@@ -52,7 +52,7 @@ def _tree(chart: OrgChart) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    from cqrs_cli.app.answers import OrgNode
+    from cqrs_cli.app.answers.people import OrgNode
     from cqrs_cli.cli.terminal import console, text
 
     def label(node: OrgNode) -> Text:

@@ -9,7 +9,7 @@ import typer
 from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
 
 if TYPE_CHECKING:
-    from cqrs_cli.app.answers import Opportunity
+    from cqrs_cli.app.answers.opportunities import Opportunity
 
 COLUMNS = [
     "id",
@@ -52,7 +52,7 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
     """The opportunities USER can see (open, won and lost), with the reason for each."""
-    from cqrs_cli.app.answers import OpportunityFilter
+    from cqrs_cli.app.answers.opportunities import OpportunityFilter
     from cqrs_cli.cli import output
 
     output.check_format(fmt)

@@ -16,7 +16,7 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "json",
 ) -> None:
     """Which opportunities and accounts USER can see."""
-    from cqrs_cli.app.answers import CanSeeExplained
+    from cqrs_cli.app.answers.visibility import CanSeeExplained
     from cqrs_cli.cli.output import check_format, emit_rows
 
     check_format(fmt)
