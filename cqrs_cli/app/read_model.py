@@ -521,14 +521,17 @@ def org_chart(profiles: Sequence[Profile], root: int | None = None) -> OrgChart:
     return OrgChart(tuple(roots))
 
 
-def open_read_model(path: Path, *, migrate: bool = True) -> ReadModel:
+def open_read_model(path: Path, *, migrate: bool = True, roomy: bool = False) -> ReadModel:
     """Open `path` for questions: read-only, which is all a question needs when the views
     are current (the usual case: the writer catches them up in the batch that appends).
 
     On a file this process can write, views found behind are caught up first, and, with
     `migrate`, a file at an older schema is migrated (and opened for writing); on one it
     cannot, either says what to run, and by whom (`ViewsBehind`, `NeedsMigration`).
-    Close the model when done (it is a context manager).
+    `roomy` gives the connection a page cache that holds a large view: worth it for a
+    process that asks many questions (a server), not for one question, whose pages are
+    read once (and whose memory then stays flat however many rows it streams). Close the
+    model when done (it is a context manager).
     """
     writable = can_write(path)
     try:
@@ -538,7 +541,8 @@ def open_read_model(path: Path, *, migrate: bool = True) -> ReadModel:
             raise
         store = open_store(path, write=True, create=False)
     try:
-        roomy_cache(store.conn)  # a question reads the same view pages again
+        if roomy:
+            roomy_cache(store.conn)
         return ReadModel(store, behind="catch_up" if writable else "refuse", owns_store=True)
     except BaseException:
         store.close()
