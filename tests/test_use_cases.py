@@ -158,7 +158,8 @@ def test_an_import_failing_after_the_backup_names_it(tmp_path: Path) -> None:
     fewer.snapshot["crm.lead"] = fewer.snapshot["crm.lead"][:2]  # 21 deletions: refused
     with pytest.raises(CqrsError, match="delete") as err:
         import_legacy(db, fewer)
-    [note] = err.value.__notes__
+    backed_up, note = err.value.__notes__
+    assert backed_up.startswith(f"Backed up {db} to ")
     assert note.startswith("The file as it was before the import is in ")
     assert Path(note.rsplit(" ", 1)[1]).exists()
 

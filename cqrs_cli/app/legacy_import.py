@@ -253,7 +253,7 @@ def import_legacy(
     Refused before anything is written when the input has problems (unless
     `skip_problems`) or no record, or when `db` is not a file a legacy import may go into
     (`check_existing`). An existing file is backed up first; when the import fails after
-    that, the exception carries a note naming the backup. The count checks are data in
+    that, the exception carries notes naming the backup. The count checks are data in
     the outcome: `require_counts` turns a mismatch into an error once they are shown.
     """
     refuse_problems(loaded, skip=skip_problems)
@@ -270,6 +270,7 @@ def import_legacy(
         result, paused, checks, lagging, migrated = _import(db, loaded, allow_deletions)
     except BaseException as exc:
         if saved is not None:
+            exc.add_note(f"Backed up {db} to {saved}")
             exc.add_note(f"The file as it was before the import is in {saved}")
         raise
     outcome = _outcome(loaded, result, paused, checks, lagging, existed, saved, dry_run=False)
