@@ -17,6 +17,7 @@ from cqrs_cli.app.answers.log import EventQuery
 from cqrs_cli.app.answers.opportunities import OpportunityFilter
 from cqrs_cli.app.answers.visibility import CanSeeExplained
 from cqrs_cli.app.read_model import (
+    Behind,
     ReadModel,
     UnknownUser,
     ViewsBehind,
@@ -218,12 +219,13 @@ def test_threads_asking_while_a_sync_toggles_the_file_always_get_one_state(
         except Exception as exc:
             failures.append(repr(exc))
 
-    def own() -> None:
-        with open_read_model(path) as model:
+    def own(behind: Behind | None) -> None:
+        with open_read_model(path, behind=behind, roomy=True) as model:
             ask(model)
 
     threads = [threading.Thread(target=write)]
-    threads += [threading.Thread(target=own) for _ in range(3)]
+    # As a server would (the views as they stand), and as the CLI does (catch up first).
+    threads += [threading.Thread(target=own, args=(b,)) for b in ("answer", "answer", None)]
     threads += [threading.Thread(target=ask, args=(shared,)) for _ in range(2)]
     for thread in threads:
         thread.start()

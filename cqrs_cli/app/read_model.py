@@ -20,8 +20,8 @@ needs a rebuild, is an error; a view behind the log is handled by `behind`:
 Threads: the questions of one `ReadModel` take its store's transaction lock (the lock
 the store's writers take), so one model may be shared by threads; they then wait for
 each other. For answers in parallel (a threaded server), give each thread its own model
-over its own read-only connection: `open_read_model(path)` per thread (SQLite's WAL lets
-readers and one writer work at once).
+over its own read-only connection: `open_read_model(path, behind="answer")` per thread
+(SQLite's WAL lets readers and one writer work at once).
 
 Answers as of a past position: the same questions over a copy of the views at that
 position. A copy in another file is another `Store`; a copy in this file is tables named
@@ -521,17 +521,20 @@ def org_chart(profiles: Sequence[Profile], root: int | None = None) -> OrgChart:
     return OrgChart(tuple(roots))
 
 
-def open_read_model(path: Path, *, migrate: bool = True, roomy: bool = False) -> ReadModel:
+def open_read_model(
+    path: Path, *, migrate: bool = True, behind: Behind | None = None, roomy: bool = False
+) -> ReadModel:
     """Open `path` for questions: read-only, which is all a question needs when the views
     are current (the usual case: the writer catches them up in the batch that appends).
 
-    On a file this process can write, views found behind are caught up first, and, with
-    `migrate`, a file at an older schema is migrated (and opened for writing); on one it
-    cannot, either says what to run, and by whom (`ViewsBehind`, `NeedsMigration`).
-    `roomy` gives the connection a page cache that holds a large view: worth it for a
-    process that asks many questions (a server), not for one question, whose pages are
-    read once (and whose memory then stays flat however many rows it streams). Close the
-    model when done (it is a context manager).
+    Views found behind the log are met as `behind` says; by default they are caught up
+    first on a file this process can write, and refused (`ViewsBehind`, naming the fix)
+    on one it cannot. With `migrate`, a writable file at an older schema is migrated (and
+    opened for writing); otherwise `NeedsMigration` says what to run. `roomy` gives the
+    connection a page cache that holds a large view: worth it for a process that asks
+    many questions (a server), not for one question, whose pages are read once (and
+    whose memory then stays flat however many rows it streams). Close the model when
+    done (it is a context manager).
     """
     writable = can_write(path)
     try:
@@ -543,7 +546,8 @@ def open_read_model(path: Path, *, migrate: bool = True, roomy: bool = False) ->
     try:
         if roomy:
             roomy_cache(store.conn)
-        return ReadModel(store, behind="catch_up" if writable else "refuse", owns_store=True)
+        chosen: Behind = behind or ("catch_up" if writable else "refuse")
+        return ReadModel(store, behind=chosen, owns_store=True)
     except BaseException:
         store.close()
         raise
