@@ -3,6 +3,11 @@
 Tables (rich and tabulate) show data through cqrs_cli.cli.terminal: literally, control
 characters made visible. JSON and CSV carry the data exactly as it is.
 
+A rich table fits the terminal (docs/troubleshooting.md, "Reading the tables"): numbers
+are right-aligned with thousands separators, and a number, an id, a date or a status
+(`Col.keep`) is never cut or folded; the other text folds onto more lines, never ending
+in an ellipsis; columns of a higher `rank` are shown only when the terminal has room.
+
 JSON is written by orjson, indented by two spaces like `json.dumps(indent=2)`, from the
 answers as they are (dataclasses, tuples, dicts). A list is written item by item in
 chunks (`stream_json`), so a 100,000-item answer never exists whole as text, nor, when
@@ -14,12 +19,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -135,9 +142,34 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Col:
+    """A column of a table: `key` in each row, `header` as shown (the key with spaces by
+    default). `keep`: never cut nor folded (ids, dates, statuses; numbers always are).
+    `rank` 0: always shown; higher: shown when the terminal has room, the lowest first."""
+
+    key: str
+    header: str | None = None
+    keep: bool = False
+    rank: int = 0
+
+    @property
+    def title(self) -> str:
+        return self.key.replace("_", " ") if self.header is None else self.header
+
+
+Columns = Sequence["str | Col"]
+TEXT_MIN = 10  # a column of text folds down to this many cells, never less
+TEXT_ROOM = 30  # ...and a column of a higher rank is shown when the others get this many
+
+
+def _cols(columns: Columns) -> list[Col]:
+    return [c if isinstance(c, Col) else Col(c) for c in columns]
+
+
 def emit_rows(
     rows: Sequence[dict[str, Any]],
-    columns: Sequence[str],
+    columns: Columns,
     fmt: str,
     *,
     title: str | None = None,
@@ -148,36 +180,114 @@ def emit_rows(
 
     `stderr` prints a table as a message (a sync's summary), on stderr."""
     fmt = check_format(fmt)
+    cols = _cols(columns)
     if fmt == "json":
         emit_json(list(rows) if json_value is None else json_value)
     elif fmt == "csv":
-        emit_csv(rows, columns)
+        emit_csv(rows, [c.key for c in cols])
     elif fmt == "table":
-        from rich.table import Table
-
-        table = Table(title=None if title is None else text(title, "table.title"))
-        for column in columns:
-            table.add_column(text(column), justify=_align(rows, column))
-        for r in rows:
-            table.add_row(*(text(_cell(r.get(c))) for c in columns))
-        console(stderr=stderr).print(table)
+        _rich_table(rows, cols, title, stderr)
     else:
         from tabulate import tabulate
 
+        numeric = [_numeric(rows, c.key) for c in cols]
         # No number parsing: it would rewrite text that looks like a number ("1e5", "007").
         out(
             tabulate(
-                [[shown(_cell(r.get(c))) for c in columns] for r in rows],
-                [shown(c) for c in columns],
+                [[shown(_shown(r.get(c.key))) for c in cols] for r in rows],
+                [shown(c.key) for c in cols],
                 tablefmt=fmt,
                 disable_numparse=True,
-                colalign=[_align(rows, c) for c in columns],
+                colalign=["right" if n else "left" for n in numeric],
             )
         )
 
 
-def _align(rows: Sequence[dict[str, Any]], column: str) -> Literal["left", "right"]:
+def _rich_table(
+    rows: Sequence[dict[str, Any]], cols: list[Col], title: str | None, stderr: bool
+) -> None:
+    from rich.cells import cell_len
+    from rich.table import Table
+
+    screen = console(stderr=stderr)
+    cells = [[shown(_shown(r.get(c.key))) for c in cols] for r in rows]
+    numeric = [_numeric(rows, c.key) for c in cols]
+    kept = [c.keep or n for c, n in zip(cols, numeric, strict=True)]
+
+    def widest(texts: Iterable[str]) -> int:
+        return max((cell_len(line) for t in texts for line in t.splitlines()), default=0)
+
+    data = [widest(row[i] for row in cells) for i in range(len(cols))]
+    # A header may wrap between its words, never inside one.
+    word = [widest(c.title.split()) for c in cols]
+    natural = [max(d, cell_len(c.title)) for d, c in zip(data, cols, strict=True)]
+    # The width a column cannot do without, and the width it is given when deciding
+    # whether a column of a higher rank has room.
+    need = [
+        max(d, w) if k else max(min(d, TEXT_MIN), w)
+        for d, w, k in zip(data, word, kept, strict=True)
+    ]
+    room = [n if k else min(m, TEXT_ROOM) for n, m, k in zip(need, natural, kept, strict=True)]
+
+    def width(chosen: list[int], sizes: list[int]) -> int:
+        return sum(sizes[i] for i in chosen) + 3 * len(chosen) + 1  # borders and padding
+
+    chosen = [i for i, c in enumerate(cols) if c.rank == 0]
+    for i in sorted((i for i, c in enumerate(cols) if c.rank > 0), key=lambda i: cols[i].rank):
+        if width([*chosen, i], room) <= screen.width:
+            chosen.append(i)
+    chosen.sort()
+    # Too narrow for what cannot fold: text goes, last first; then the table is drawn as
+    # wide as it must be, and the terminal wraps its lines, rather than cut a number.
+    while width(chosen, need) > screen.width and any(not kept[i] for i in chosen):
+        chosen.remove(max(i for i in chosen if not kept[i]))
+    if width(chosen, need) > screen.width:
+        screen = console(stderr=stderr, width=width(chosen, need))
+    # A kept column's header on one line when nothing else then folds.
+    spare = screen.width - width(chosen, [max(n, m) for n, m in zip(need, natural, strict=True)])
+    for i in chosen:
+        if kept[i] and 0 < natural[i] - need[i] <= spare:
+            spare -= natural[i] - need[i]
+            need[i] = natural[i]
+    table = Table()
+    if title is not None:
+        # Above a table narrower than itself, the title is a line of its own: inside, rich
+        # would wrap it to the table's width, inside words.
+        if cell_len(title) > min(width(chosen, natural), screen.width):
+            screen.print(text(title, "table.title"))
+        else:
+            table.title = text(title, "table.title")
+    for i in chosen:
+        if kept[i]:
+            table.add_column(
+                text(_header(cols[i], need[i])),
+                justify="right" if numeric[i] else "left",
+                width=need[i],
+                no_wrap=True,
+            )
+        else:
+            table.add_column(text(cols[i].title), min_width=need[i], overflow="fold")
+    for row in cells:
+        table.add_row(*(text(row[i]) for i in chosen))
+    screen.print(table)
+
+
+def _header(col: Col, width: int) -> str:
+    """A kept column's header in `width` cells: its words on lines of their own if need be."""
+    return col.title if len(col.title) <= width else "\n".join(col.title.split())
+
+
+def _numeric(rows: Sequence[dict[str, Any]], column: str) -> bool:
     """Numbers to the right, as a column of figures reads."""
     values = [r.get(column) for r in rows if r.get(column) is not None]
-    numeric = values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-    return "right" if numeric else "left"
+    return bool(values) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
+
+
+def _shown(value: Any) -> str:
+    """A cell of a table for people: amounts with thousands separators and two decimals;
+    whole numbers (ids, positions, counts) as they are."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:,.2f}"
+    return _cell(value)

@@ -8,9 +8,17 @@ from typing import Annotated
 import typer
 
 from cqrs_cli.cli.context import FORMAT_HELP, info, open_for
-from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.output import Col, check_format, emit_rows
 
-COLUMNS = ["id", "handler", "position", "event_type", "attempts", "failed_at", "error"]
+COLUMNS = [
+    Col("id"),
+    Col("handler"),
+    Col("position"),
+    Col("event_type", keep=True),
+    Col("attempts"),
+    Col("failed_at", keep=True, rank=1),
+    Col("error"),
+]
 
 
 def run(

@@ -11,6 +11,7 @@ from cqrs_cli.cli.context import FORMAT_HELP, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.log import Event
+    from cqrs_cli.cli.output import Col
 
 COLUMNS = ["position", "type", "stream_type", "stream_id", "version", "recorded_at"]
 
@@ -67,4 +68,20 @@ def run(
             output.emit_csv(map(_row, found), COLUMNS)
             return
         rows = [_row(e) for e in found]
-    output.emit_rows(rows, COLUMNS, fmt, title="events")
+    for row in rows:
+        row["stream"] = f"{row['stream_type']}:{row['stream_id']}"  # as --stream takes it
+    output.emit_rows(rows, _table_columns(), fmt, title="events")
+
+
+def _table_columns() -> list[Col]:
+    """At 80 columns: position, type, stream (as `--stream` takes it) and version; the
+    time recorded when wider."""
+    from cqrs_cli.cli.output import Col
+
+    return [
+        Col("position"),
+        Col("type", keep=True),
+        Col("stream", keep=True),
+        Col("version", rank=2),
+        Col("recorded_at", keep=True, rank=1),
+    ]

@@ -9,6 +9,7 @@ import typer
 from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
+KEPT = ("name", "state")  # a view's name and state are never cut
 SYNC_FIELDS = ["id", "source", "mode", "status", "started_at", "finished_at", "events", "error"]
 SCRATCH = "__rebuild"  # the scratch tables' mark (cqrs_cli/projections/runner.py)
 
@@ -28,7 +29,10 @@ def run(
     if fmt == "json":
         emit_rows([], COLUMNS, fmt, json_value=found)
         return
-    emit_rows(plain(found.projections), COLUMNS, fmt, title=f"head {found.head}")
+    from cqrs_cli.cli.output import Col
+
+    columns = [Col(c, keep=c in KEPT) for c in COLUMNS]
+    emit_rows(plain(found.projections), columns, fmt, title=f"head {found.head}")
     if fmt == "table":
         # One run, many fields: a field per line stays readable on a narrow terminal.
         run = plain(found.last_sync) if found.last_sync else {}

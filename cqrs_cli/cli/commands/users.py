@@ -10,6 +10,7 @@ from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.people import OrgChart
+    from cqrs_cli.cli.output import Col
 
 COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates", "teams"]
 
@@ -45,7 +46,23 @@ def run(
         }
         for p in found.items
     ]
-    emit_rows(rows, COLUMNS, fmt, title="users", json_value=found.items)
+    emit_rows(rows, _columns(), fmt, title="users", json_value=found.items)
+
+
+def _columns() -> list[Col]:
+    """At 80 columns: who, their access and manager; teams and subordinates when wider."""
+    from cqrs_cli.cli.output import Col
+
+    return [
+        Col("id", keep=True),
+        Col("login"),
+        Col("name"),
+        Col("active", keep=True),
+        Col("access", keep=True),
+        Col("manager"),
+        Col("subordinates", rank=2),
+        Col("teams", rank=1),
+    ]
 
 
 def _tree(chart: OrgChart) -> None:

@@ -12,6 +12,8 @@ from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, 
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, EXIT_USAGE, CqrsError
 
 COLUMNS = ["name", "expected", "actual", "ok", "detail"]
+# What a check found is never cut; its name and detail fold.
+KEPT = ("expected", "actual", "ok")
 # The count keys of app/validation.py's COUNTERS, spelled out here so `--help` does not
 # load the checks.
 COUNT_KEYS = ("users", "opportunities", "accounts", "employees", "teams", "stages", "events")
@@ -65,7 +67,10 @@ def run(
     )
     found = validate(state(ctx).db, expected=expected, deep=deep, source=source)
     rows = [c.as_json() for c in found.checks]
-    emit_rows(rows, COLUMNS, fmt, title="validate", json_value=found)
+    from cqrs_cli.cli.output import Col
+
+    columns = [Col(c, keep=c in KEPT) for c in COLUMNS]
+    emit_rows(rows, columns, fmt, title="validate", json_value=found)
     if found.failed:
         raise CqrsError(
             f"{len(found.failed)} of {len(found.checks)} checks failed: {', '.join(found.failed)}",

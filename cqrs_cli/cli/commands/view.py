@@ -11,6 +11,7 @@ from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.opportunities import Opportunity
+    from cqrs_cli.cli.output import Col
 
 COLUMNS = [
     "id",
@@ -25,8 +26,37 @@ COLUMNS = [
     "reason",
     "via",
 ]
-# A table says via whom in the reason: "subordinate · zakariya".
-TABLE_COLUMNS = COLUMNS[:-1]
+
+
+def _table_columns() -> list[Col]:
+    """What a table shows: at 80 columns the id, name, stage (and status), expected
+    revenue, salesperson and reason; the account, the probability and the manager as
+    the terminal widens."""
+    from cqrs_cli.cli.output import Col
+
+    return [
+        Col("id", keep=True),
+        Col("name"),
+        Col("stage"),
+        Col("expected_revenue"),
+        Col("probability", rank=2),
+        Col("salesperson"),
+        Col("manager", rank=3),
+        Col("account", rank=1),
+        Col("reason"),
+    ]
+
+
+def _table_row(item: Opportunity) -> dict[str, Any]:
+    row = _flat(item)
+    # The status where the stage does not say it ("Qualified · lost"), and via whom in
+    # the reason ("subordinate · zakariya").
+    stage = row["stage"]
+    if stage is None or (item.status != "open" and item.status != stage.casefold()):
+        row["stage"] = item.status if stage is None else f"{stage} · {item.status}"
+    if item.via is not None:
+        row["reason"] = f"{item.reason} · {item.via}"
+    return row
 
 
 def _flat(item: Opportunity) -> dict[str, Any]:
@@ -110,8 +140,9 @@ def run(
             output.emit_csv(map(_flat, found.items), COLUMNS)
             return
         user, items = found.user, list(found.items)
-    rows = [_flat(i) for i in items]
-    for row in rows:
-        if row["via"] is not None:
-            row["reason"] = f"{row['reason']} · {row['via']}"
-    output.emit_rows(rows, TABLE_COLUMNS, fmt, title=f"What {user.login} can see ({len(items)})")
+    output.emit_rows(
+        [_table_row(i) for i in items],
+        _table_columns(),
+        fmt,
+        title=f"What {user.login} can see ({len(items)})",
+    )
