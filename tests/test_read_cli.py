@@ -90,7 +90,7 @@ def test_metrics_json_shape(db: Path) -> None:
     }
     assert set(value["own"]) == keys and set(value["team"]) == keys
     assert as_json(db, "metrics", "--as", "zakariya")["team"] is None
-    table = cqrs(db, "metrics", "--as", "vinsha")
+    table = cqrs(db, "metrics", "--as", "vinsha", "--format", "table")
     assert table.returncode == 0 and "█" in table.stdout
 
 

@@ -33,7 +33,19 @@ import orjson
 from cqrs_cli.cli.terminal import console, out, shown, text
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
-BUILTIN_FORMATS = ("table", "json", "csv")
+BUILTIN_FORMATS = ("table", "tsv", "json", "csv")
+# TSV cells are one line each and hold no tab: a backslash, a tab, a newline and a
+# carriage return are written as \\, \t, \n and \r, any other control character as \xNN
+# (as a terminal shows it). docs/troubleshooting.md, "Output in a pipe".
+_TSV_ESCAPES = str.maketrans(
+    {
+        **{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]},
+        ord("\\"): "\\\\",
+        ord("\t"): "\\t",
+        ord("\n"): "\\n",
+        ord("\r"): "\\r",
+    }
+)
 # tabulate formats that write cells unescaped into a markup language: data would be obeyed.
 RAW_FORMATS = {"unsafehtml": "html", "latex_raw": "latex"}
 # JSON escapes C0 itself; DEL and C1 are escaped too, so the JSON a terminal shows cannot
@@ -44,7 +56,11 @@ _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASST
 _CHUNK = 256  # items per write
 
 
-def check_format(fmt: str) -> str:
+def check_format(fmt: str | None) -> str:
+    """`fmt`, checked; None (no --format given) is a table for a person at a terminal and
+    TSV, which a script reads whole, when stdout is a pipe or a file."""
+    if fmt is None:
+        return "table" if sys.stdout.isatty() else "tsv"
     if fmt in BUILTIN_FORMATS:
         return fmt
     if fmt in RAW_FORMATS:
@@ -57,7 +73,7 @@ def check_format(fmt: str) -> str:
 
     if fmt not in tabulate_formats:
         raise CqrsError(
-            f"unknown format {fmt!r}; use table, json, csv or a tabulate format "
+            f"unknown format {fmt!r}; use table, tsv, json, csv or a tabulate format "
             f"({', '.join(sorted(tabulate_formats)[:6])}, ...)",
             exit_code=EXIT_USAGE,
         )
@@ -134,6 +150,32 @@ def emit_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
     writer.writerows([_cell(r.get(c)) for c in columns] for r in rows)
 
 
+def emit_tsv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Tab-separated values with a header line, written as the rows come: one line per
+    row, each cell whole, escaped (see _TSV_ESCAPES), nothing else changed."""
+    write = sys.stdout.write
+    write("\t".join(c.translate(_TSV_ESCAPES) for c in columns) + "\n")
+    lines: list[str] = []
+    for row in rows:
+        lines.append("\t".join(_tsv(row.get(c)) for c in columns))
+        if len(lines) == 1000:
+            write("\n".join(lines) + "\n")
+            lines = []
+    if lines:
+        write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def _tsv(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.translate(_TSV_ESCAPES)
+    if isinstance(value, int | float):
+        return str(value)
+    return _cell(value).translate(_TSV_ESCAPES)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -170,7 +212,7 @@ def _cols(columns: Columns) -> list[Col]:
 def emit_rows(
     rows: Sequence[dict[str, Any]],
     columns: Columns,
-    fmt: str,
+    fmt: str | None,
     *,
     title: str | None = None,
     json_value: Any = None,
@@ -185,6 +227,8 @@ def emit_rows(
         emit_json(list(rows) if json_value is None else json_value)
     elif fmt == "csv":
         emit_csv(rows, [c.key for c in cols])
+    elif fmt == "tsv":
+        emit_tsv(rows, [c.key for c in cols])
     elif fmt == "table":
         _rich_table(rows, cols, title, stderr)
     else:

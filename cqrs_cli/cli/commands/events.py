@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.commands.numbers import number_option
-from cqrs_cli.cli.context import FORMAT_HELP, read_model
+from cqrs_cli.cli.context import Format, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.log import Event
@@ -51,21 +51,24 @@ def run(
         ),
     ] = None,
     newest: Annotated[bool, typer.Option("--newest", help="Newest first.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """List events, oldest first (or --newest first)."""
     from cqrs_cli.app.answers.log import EventQuery
     from cqrs_cli.cli import output
 
-    output.check_format(fmt)
+    fmt = output.check_format(fmt)
     query = EventQuery(stream, tuple(types or ()), after, limit, newest)
     with read_model(ctx, migrate=False) as model, model.stream_events(query) as found:
-        # JSON and CSV are written as the events come; a table needs them all first.
+        # JSON, CSV and TSV are written as the events come; a table needs them all first.
         if fmt == "json":
             output.stream_json(found)
             return
         if fmt == "csv":
             output.emit_csv(map(_row, found), COLUMNS)
+            return
+        if fmt == "tsv":
+            output.emit_tsv(map(_row, found), COLUMNS)
             return
         rows = [_row(e) for e in found]
     for row in rows:

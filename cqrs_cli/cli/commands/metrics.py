@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
+from cqrs_cli.cli.context import AS_HELP, Format, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.metrics import Metrics
@@ -18,12 +18,12 @@ BAR_WIDTH = 30
 def run(
     ctx: typer.Context,
     as_user: Annotated[str, typer.Option("--as", help=AS_HELP)],
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """Pipeline value, weighted pipeline, won revenue and open count: own and team."""
     from cqrs_cli.cli.output import check_format, emit_json, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx) as model:
         found = model.metrics(as_user)
     if fmt == "json":

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
+from cqrs_cli.cli.context import Format, info, read_model
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
 KEPT = ("name", "state")  # a view's name and state are never cut
@@ -16,14 +14,14 @@ SCRATCH = "__rebuild"  # the scratch tables' mark (cqrs_cli/projections/runner.p
 
 def run(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """Head position, each projection's checkpoint, lag, state and error, the last sync run,
     and warnings: a log cut short, scratch tables a killed rebuild left, a rebuild running."""
     from cqrs_cli.cli.output import check_format, emit_rows, plain
     from cqrs_cli.cli.terminal import say
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx, migrate=False) as model:
         found = model.status()
     if fmt == "json":

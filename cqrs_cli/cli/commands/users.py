@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
+from cqrs_cli.cli.context import Format, info, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.people import OrgChart
@@ -18,13 +18,13 @@ COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates",
 def run(
     ctx: typer.Context,
     tree: Annotated[bool, typer.Option("--tree", help="Draw the org chart.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """List users with their manager, subordinates and teams."""
     from cqrs_cli.app.read_model import org_chart
     from cqrs_cli.cli.output import check_format, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx) as model:
         found = model.profiles()
     if found.looping:

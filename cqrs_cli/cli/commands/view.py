@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.commands.numbers import number_option
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
+from cqrs_cli.cli.context import AS_HELP, Format, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.opportunities import Opportunity
@@ -123,21 +123,24 @@ def run(
             "--offset", parser=number_option("--offset", 0), metavar="N", help="Skip the first N."
         ),
     ] = 0,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """The opportunities USER can see (open, won and lost), with the reason for each."""
     from cqrs_cli.app.answers.opportunities import OpportunityFilter
     from cqrs_cli.cli import output
 
-    output.check_format(fmt)
+    fmt = output.check_format(fmt)
     filters = OpportunityFilter(status, stage, search, salesperson, team, sort, limit, offset)
     with read_model(ctx) as model, model.stream_opportunities(as_user, filters) as found:
-        # JSON and CSV are written as the rows come; a table needs them all first.
+        # JSON, CSV and TSV are written as the rows come; a table needs them all first.
         if fmt == "json":
             output.stream_json(found.items)
             return
         if fmt == "csv":
             output.emit_csv(map(_flat, found.items), COLUMNS)
+            return
+        if fmt == "tsv":
+            output.emit_tsv(map(_flat, found.items), COLUMNS)
             return
         user, items = found.user, list(found.items)
     output.emit_rows(
