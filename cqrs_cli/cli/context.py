@@ -84,7 +84,7 @@ Format = Annotated[
     str | None, typer.Option("--format", help=FORMAT_HELP, show_default=False, metavar="FORMAT")
 ]
 SUMMARY_FORMAT_HELP = (
-    "Print the summary as data on stdout in this format: table, json, csv or any tabulate "
+    "Print the summary as data on stdout in this format: table, tsv, json, csv or any tabulate "
     "format. Without it the summary is a message table on stderr (none with --quiet)."
 )
 

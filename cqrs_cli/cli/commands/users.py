@@ -30,7 +30,13 @@ def run(
     if found.looping:
         info(ctx, f"Warning: the manager chain loops for {', '.join(found.looping)}")
     if tree:
-        _tree(org_chart(found.items))
+        chart = org_chart(found.items)
+        if fmt == "table":
+            _tree(chart)
+        else:
+            # JSON: the chart nested (each person with their `children`); other formats:
+            # one row per person, in the chart's order, with their depth and manager.
+            emit_rows(_tree_rows(chart), TREE_COLUMNS, fmt, json_value=chart.roots)
         return
     login = {p.id: p.login for p in found.items}
     rows = [
@@ -47,6 +53,34 @@ def run(
         for p in found.items
     ]
     emit_rows(rows, _columns(), fmt, title="users", json_value=found.items)
+
+
+TREE_COLUMNS = ["depth", "id", "login", "name", "access", "active", "manager"]
+
+
+def _tree_rows(chart: OrgChart) -> list[dict[str, object]]:
+    from cqrs_cli.app.answers.people import OrgNode
+
+    rows: list[dict[str, object]] = []
+
+    def walk(node: OrgNode, depth: int, manager: str | None) -> None:
+        rows.append(
+            {
+                "depth": depth,
+                "id": node.id,
+                "login": node.login,
+                "name": node.name,
+                "access": node.access,
+                "active": node.active,
+                "manager": manager,
+            }
+        )
+        for child in node.children:
+            walk(child, depth + 1, node.login)
+
+    for root in chart.roots:
+        walk(root, 0, None)
+    return rows
 
 
 def _columns() -> list[Col]:
