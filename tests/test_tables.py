@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from cqrs_cli.cli.app import app
 from cqrs_cli.projections.runner import catch_up
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.demo_file import synced_copy
 from tests.read_support import ACCOUNTS, LEADS, VINSHA, Org, demo_like, new_store
 
@@ -189,3 +189,16 @@ def test_a_terminal_too_narrow_for_the_numbers_wraps_rather_than_cuts(db: Path) 
     shown = table(db, 30, "view", "--as", "vinsha")
     assert "…" not in shown
     assert "123,456,789.50" in shown
+
+
+def test_the_readme_shows_the_real_80_column_table(tmp_path: Path) -> None:
+    """The README's first command, as it prints in an 80-column terminal."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```text\n", readme.index("In an 80-column terminal")) + len("```text\n")
+    sample = readme[start : readme.index("```", start)]
+    demo = synced_copy(tmp_path)
+    done = run_cli(
+        "--db", str(demo), "view", "--as", "vinsha", "--format", "table", env={"COLUMNS": "80"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert sample == "".join(line.rstrip() + "\n" for line in done.stdout.splitlines())
