@@ -18,10 +18,12 @@ from cqrs_cli import __version__
 from cqrs_cli.cli import examples, usage
 from cqrs_cli.cli.commands import (
     backup,
+    changes,
     datasette_metadata,
     dead_letters,
     events,
     export,
+    history,
     metrics,
     migrate,
     rebuild,
@@ -160,6 +162,8 @@ app.command("view")(view.run)
 app.command("whoami-can-see")(whoami.run)
 app.command("metrics")(metrics.run)
 app.command("users")(users.run)
+app.command("history")(history.run)
+app.command("changes")(changes.run)
 app.command("status")(status.run)
 app.command("rebuild")(rebuild.run)
 app.command("dead-letters")(dead_letters.run)

@@ -1,0 +1,69 @@
+"""`cqrs history OPPORTUNITY`: the timeline of one opportunity, oldest first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cqrs_cli.app.history import find, history
+from cqrs_cli.cli.commands.reading import open_current
+from cqrs_cli.cli.context import FORMAT_HELP
+from cqrs_cli.cli.output import check_format, emit_rows
+
+VIEWS = ("opportunity_view",)  # the names `OPPORTUNITY` is looked up among
+COLUMNS = ["position", "recorded_at", "write_date", "change", "field", "old", "new"]
+
+
+def shown_value(value: Any) -> Any:
+    """A value of a field as a person reads it: a reference by its name (or #id)."""
+    if isinstance(value, dict) and "id" in value:
+        return value.get("name") or value.get("login") or f"#{value['id']}"
+    return value
+
+
+def run(
+    ctx: typer.Context,
+    opportunity: Annotated[
+        str,
+        typer.Argument(
+            metavar="OPPORTUNITY",
+            help="Its Odoo id, or a part of its name that fits only one (case-insensitive).",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """The timeline of one opportunity, oldest first: created, each change of its fields
+    (stage, salesperson, account, team by the names they had then), archived (lost),
+    won, deleted; with Odoo's write_date and the log position and time of each."""
+    check_format(fmt)
+    with open_current(ctx, VIEWS) as store:
+        found = history(store, find(store, opportunity))
+    rows: list[dict[str, Any]] = []
+    for entry in found["entries"]:
+        head = {k: entry[k] for k in ("position", "recorded_at", "write_date", "change")}
+        changed = [
+            (field, values)
+            for field, values in entry["fields"].items()
+            if entry["change"] != "created" or values["new"] is not None
+        ]
+        if not changed:
+            rows.append(head)
+        for index, (field, values) in enumerate(changed):
+            rows.append(
+                {
+                    **(head if index == 0 else {}),
+                    "field": field,
+                    "old": shown_value(values["old"]),
+                    "new": shown_value(values["new"]),
+                }
+            )
+    opp = found["opportunity"]
+    emit_rows(
+        rows,
+        COLUMNS,
+        fmt,
+        title=f"History of opportunity {opp['id']}: {opp['name']}",
+        json_value=found,
+    )

@@ -1,0 +1,227 @@
+"""As-of answers are exact (docs/past.md): on random orgs and random sequences of syncs
+(creations, reassignments, hierarchy moves, archivals, deletions, stage renames), for
+random positions P, `view` / `whoami-can-see` / `metrics` / `users` as of #P equal the
+answers of a file holding only events 1..P, rebuilt; as of the head they equal the
+current answers; `changes` between P and Q is the difference of the two answers."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cqrs_cli.app import as_of
+from cqrs_cli.app.as_of import Past
+from cqrs_cli.app.changes import FIELDS, WHYS, changes
+from cqrs_cli.app.queries import can_see, metrics_of, profiles, resolve_user, visible_opportunities
+from cqrs_cli.app.when import AsOf
+from cqrs_cli.projections import NAMES
+from cqrs_cli.projections.runner import catch_up, rebuild
+from cqrs_cli.store.envelope import EventMetadata, NewEvent
+from cqrs_cli.store.files import Store
+from tests.read_support import EMPLOYEES, LEADS, STAGES, USERS, Org, new_store
+from tests.test_visibility_property import COMPANIES, WON_STAGE, orgs, user_st
+
+new_opp = st.fixed_dictionaries(
+    {
+        "user_id": st.none() | st.sampled_from([10, 11, 12, 20, 999]),
+        "company_id": st.none() | st.sampled_from(COMPANIES),
+        "active": st.booleans(),
+        "stage_id": st.none() | st.sampled_from([1, 2]),
+        "expected_revenue": st.integers(0, 10_000).map(lambda x: x / 4),
+        "probability": st.integers(0, 100).map(float),
+    }
+)
+more_changes = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.integers(600, 603), new_opp),
+        st.tuples(
+            st.just("stage"),
+            st.sampled_from([1, WON_STAGE]),
+            st.tuples(st.sampled_from(["Open", "Won", "Renamed"]), st.booleans()),
+        ),
+        st.tuples(st.just("opp_active"), st.integers(500, 503), st.booleans()),
+        st.tuples(st.just("opp_stage"), st.integers(500, 503), st.sampled_from([1, WON_STAGE])),
+        st.tuples(st.just("opp_company"), st.integers(500, 503), st.sampled_from(COMPANIES)),
+        st.tuples(st.just("new_user"), st.just(20), user_st),
+    ),
+    max_size=6,
+)
+
+
+def apply(org: Org, kind: str, target: Any, value: Any) -> None:
+    known = (LEADS, target) in org.known
+    if kind == "owner" and known:
+        org.put(LEADS, id=target, user_id=value)
+    elif kind == "parent":
+        org.put(EMPLOYEES, id=target, parent_id=value)
+    elif kind == "user":
+        org.put(USERS, id=target, **value)
+    elif kind == "archive":
+        org.put(EMPLOYEES, id=target, active=value)
+    elif kind == "relink":
+        org.put(EMPLOYEES, id=target, user_id=value)
+    elif kind == "delete" and known:
+        org.delete(LEADS, target)
+    elif kind == "create":
+        org.opp(target, **value)  # a new one, or an update of one created earlier
+    elif kind == "stage":
+        org.put(STAGES, id=target, name=value[0], is_won=value[1])
+    elif kind == "opp_active" and known:
+        org.put(LEADS, id=target, active=value)
+    elif kind == "opp_stage" and known:
+        org.put(LEADS, id=target, stage_id=value)
+    elif kind == "opp_company" and known:
+        org.put(LEADS, id=target, company_id=value)
+    elif kind == "new_user":
+        org.user(target, f"user{target}", **value)
+        org.employee(120, target, 100)
+
+
+def prefix(source: Store, position: int, folder: Path) -> Store:
+    """A new file holding only events 1..position of `source`, its views rebuilt."""
+    copy = new_store(folder, f"prefix-{position}.db")
+    for event in source.log.read_all(0, before_position=position + 1):
+        copy.log.append(
+            event.stream_type,
+            event.stream_id,
+            [NewEvent(type=event.type, data=event.data, metadata=EventMetadata(source="test"))],
+        )
+    assert copy.log.head() == position
+    rebuild(copy, NAMES)
+    return copy
+
+
+def answers(store: Store, uid: int) -> dict[str, Any]:
+    """What the current commands answer for `uid`, as their JSON."""
+    user = resolve_user(store.conn, str(uid))
+    own, team = metrics_of(store, uid)
+    return {
+        "user": user,
+        "view": visible_opportunities(store, uid),
+        "see": {"user": user, **can_see(store, uid, explain=True)},
+        "metrics": {"user": user, "own": own, "team": team},
+    }
+
+
+def check_past(store: Store, position: int, expected: Store) -> None:
+    """The as-of answers of `store` at `position` against the rebuilt prefix file."""
+    when = f"#{position}"
+    at = {"position": position, "recorded_at": store.log.recorded_at(position)}
+    users = as_of.users(store, when)
+    assert users.as_of.as_json() == at
+    assert users.profiles == profiles(expected)
+    for uid in [p["id"] for p in users.profiles]:
+        want = answers(expected, uid)
+        seen = as_of.view(store, str(uid), when)
+        assert (seen.user, seen.items, seen.as_of.position) == (
+            want["user"],
+            want["view"],
+            position,
+        )
+        assert as_of.whoami_can_see(store, str(uid), when, explain=True) == {
+            **want["see"],
+            "as_of": at,
+        }
+        assert as_of.metrics(store, str(uid), when) == {**want["metrics"], "as_of": at}
+        assert as_of.visible_at(store, uid, position) == {
+            int(k): v for k, v in want["see"]["reasons"].items()
+        }
+        some = [i["id"] for i in want["view"]][:2] + [501, 602]
+        assert as_of.visible_at(store, uid, position, only=some) == {
+            int(k): v for k, v in want["see"]["reasons"].items() if int(k) in some
+        }
+
+
+def check_head(store: Store) -> None:
+    """The engine's answer at the head (forced through the past's path) is the current one."""
+    head = store.log.head()
+    with Past(store, AsOf(head, None, current=False)) as past:
+        assert past.users() == profiles(store)
+        for uid in [p["id"] for p in profiles(store)]:
+            want = answers(store, uid)
+            assert past.view(uid) == want["view"]
+            assert {"user": want["user"], **past.can_see(uid, explain=True)} == want["see"]
+            own, team = past.metrics(uid)
+            assert {"user": want["user"], "own": own, "team": team} == want["metrics"]
+    for uid in [p["id"] for p in profiles(store)]:
+        assert as_of.view(store, str(uid), f"#{head + 5}").items == answers(store, uid)["view"]
+
+
+def check_changes(store: Store, start: int, end: int, before: Store, after: Store) -> None:
+    """`changes` between two positions is the difference of the prefix files' answers."""
+    ids = {p["id"] for p in profiles(before)} | {p["id"] for p in profiles(after)}
+    standing = {r[0] for r in after.conn.execute("SELECT id FROM opportunity_view")}
+    for uid in sorted(ids):
+        found = changes(store, str(uid), f"#{start}", f"#{end}")
+        old = {i["id"]: i for i in visible_opportunities(before, uid)}
+        new = {i["id"]: i for i in visible_opportunities(after, uid)}
+        reasons = can_see(after, uid, explain=True)["reasons"]
+        assert [{k: v for k, v in g.items() if k != "new"} for g in found["gained"]] == [
+            {"id": oid, "name": new[oid]["name"], **reasons[str(oid)]}
+            for oid in sorted(new.keys() - old.keys())
+        ]
+        for g in found["gained"]:
+            first = store.log.read_stream("crm.lead", str(g["id"]))[0].position
+            assert g.get("new", False) == (first > start)
+        assert [(x["id"], x["name"]) for x in found["lost"]] == [
+            (oid, old[oid]["name"]) for oid in sorted(old.keys() - new.keys())
+        ]
+        for x in found["lost"]:
+            assert x["why"] in WHYS
+            assert (x["why"] == "deleted") == (x["id"] not in standing)
+        assert found["changed"] == [
+            {
+                "id": oid,
+                "name": new[oid]["name"],
+                "fields": {
+                    f: {"old": old[oid][f], "new": new[oid][f]}
+                    for f in FIELDS
+                    if old[oid][f] != new[oid][f]
+                },
+            }
+            for oid in sorted(old.keys() & new.keys())
+            if any(old[oid][f] != new[oid][f] for f in FIELDS)
+        ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orgs(), more_changes, st.data())
+def test_as_of_is_the_rebuilt_prefix(
+    spec: dict[str, Any], extra: list[Any], data: st.DataObject
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        org = Org(new_store(folder))
+        opened: list[Store] = [org.store]
+        try:
+            org.put(STAGES, id=1, name="Open", sequence=1)
+            org.put(STAGES, id=WON_STAGE, name="Won", sequence=2, is_won=True)
+            for uid, u in spec["users"].items():
+                org.user(uid, f"user{uid}", **u)
+            for eid, e in spec["emps"].items():
+                org.employee(eid, **e)
+            for oid, o in spec["opps"].items():
+                org.opp(oid, **o)
+            steps = data.draw(st.permutations([*spec["changes"], *extra]))
+            for kind, target, value in steps:
+                apply(org, kind, target, value)
+                if data.draw(st.booleans()):
+                    catch_up(org.store)  # a sync's catch-up, at irregular points
+            catch_up(org.store)
+            head = org.store.log.head()
+            start = data.draw(st.integers(1, head), label="P")
+            end = data.draw(st.integers(start, head), label="Q")
+            before = prefix(org.store, start, folder)
+            after = before if end == start else prefix(org.store, end, folder)
+            opened += [before] if after is before else [before, after]
+            check_past(org.store, start, before)
+            check_past(org.store, end, after)
+            check_head(org.store)
+            check_changes(org.store, start, end, before, after)
+        finally:
+            for store in opened:
+                store.close()
