@@ -130,7 +130,7 @@ def check_past(store: Store, position: int, expected: Store) -> None:
         assert as_of.visible_at(store, uid, position) == {
             int(k): v for k, v in want["see"]["reasons"].items()
         }
-        some = [i["id"] for i in want["view"]][:2] + [501, 602]
+        some = [*(i["id"] for i in want["view"][:2]), 501, 602]
         assert as_of.visible_at(store, uid, position, only=some) == {
             int(k): v for k, v in want["see"]["reasons"].items() if int(k) in some
         }

@@ -21,9 +21,8 @@ from typing import Any, ClassVar
 
 from cqrs_cli.domain.event_types import types_of
 from cqrs_cli.projections.base import Index, Projection, dumps, handles, record_id
+from cqrs_cli.projections.org import standing
 from cqrs_cli.store.log import RecordedEvent
-
-OPPORTUNITY_DELETED = "OdooOpportunityDeleted"
 
 
 class OpportunityVersions(Projection):
@@ -46,19 +45,18 @@ class OpportunityVersions(Projection):
 
     @handles(*types_of("Opportunity"))
     def on_opportunity(self, event: RecordedEvent) -> None:
-        record = event.data.get("record")
-        if not isinstance(record, dict):
-            record = {}
-        present = event.type != OPPORTUNITY_DELETED and (
-            record.get("type", "opportunity") == "opportunity"
-        )
+        # Whether it is gone: the views' own rule (`standing`). A gone one keeps the owner
+        # and company of its last record, so it still shows in that owner's rows.
+        record = standing(event)
+        last = record if record is not None else event.data.get("record")
+        last = last if isinstance(last, dict) else {}
         self._rows.append(
             (
                 event.position,
                 record_id(event),
-                record.get("user_id"),
-                record.get("company_id"),
-                int(present),
+                last.get("user_id"),
+                last.get("company_id"),
+                int(record is not None),
             )
         )
 
