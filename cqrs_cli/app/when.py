@@ -21,8 +21,8 @@ from cqrs_cli.store.log import EventLog
 
 WHEN_HELP = (
     "A log position (#1234), an ISO date or date-time (UTC unless it has an offset), or a"
-    " time before now (90m, 36h, 7d, 2w): the answer right after the last event recorded"
-    " by then (docs/past.md)."
+    " time before now (90m, 36h, 7d, 2w): the file as it stood right after the last event"
+    " recorded by then (docs/past.md)."
 )
 _RELATIVE = re.compile(r"(\d{1,9})\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -63,6 +63,20 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "metrics": (("Vinsha's pipeline, own and team", "cqrs --db demo.db metrics --as vinsha"),),
     "users": (("The org chart", "cqrs --db demo.db users --tree"),),
+    "history": (
+        ("The timeline of opportunity 3", "cqrs --db demo.db history 3"),
+        ("Found by a part of its name, as JSON", "cqrs --db demo.db history 'lobby' --format json"),
+    ),
+    "changes": (
+        (
+            "What changed in what Zakariya can see since position 30 (quote the #)",
+            "cqrs --db demo.db changes --as zakariya --since '#30'",
+        ),
+        (
+            "Between two positions, as JSON",
+            "cqrs --db demo.db changes --as vinsha --since '#40' --until '#59' --format json",
+        ),
+    ),
     "status": (("Is every view current?", "cqrs --db demo.db status"),),
     "rebuild": (
         ("Replay the log into every view", "cqrs --db demo.db rebuild --all"),
