@@ -65,7 +65,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "users": (("The org chart", "cqrs --db demo.db users --tree"),),
     "history": (
         ("The timeline of opportunity 3", "cqrs --db demo.db history 3"),
-        ("Found by a part of its name, as JSON", "cqrs --db demo.db history 'lobby' --format json"),
+        (
+            "Found by a part of its name, as JSON",
+            "cqrs --db demo.db history 'lumber: lobby' --format json",
+        ),
     ),
     "changes": (
         (
