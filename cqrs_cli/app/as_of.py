@@ -139,10 +139,6 @@ class Past:
 
     # -- the questions ------------------------------------------------------------------------
 
-    def knows(self, user_id: int) -> bool:
-        """Was the user synced at this position?"""
-        return self.user_then(user_id) is not None
-
     def person(self, text: str) -> dict[str, Any]:
         """The user `text` names, as they were at this position: `{"id", "login", "name"}`.
 
@@ -167,6 +163,7 @@ class Past:
             return found
 
     def user_then(self, user_id: int) -> dict[str, Any] | None:
+        """`{"id", "login", "name"}` of the user at this position, None when not synced yet."""
         row = (
             self._profiles_store()
             .conn.execute(

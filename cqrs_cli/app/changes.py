@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from cqrs_cli.app.as_of import Past
-from cqrs_cli.app.queries import UnknownUser
 from cqrs_cli.app.when import AsOf, resolve
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.projections.opportunity_versions import OpportunityVersions
@@ -48,7 +47,7 @@ def _person(before: Past, after: Past, as_user: str) -> dict[str, Any]:
     except CqrsError as at_end:
         try:
             return before.person(as_user)
-        except (UnknownUser, CqrsError):
+        except CqrsError:
             raise at_end from None
 
 
