@@ -22,12 +22,25 @@ from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store
-from tests.read_support import EMPLOYEES, LEADS, STAGES, USERS, Org, new_store
+from tests.read_support import (
+    ACCOUNTS,
+    EMPLOYEES,
+    LEADS,
+    MEMBERS,
+    STAGES,
+    TEAMS,
+    USERS,
+    Org,
+    new_store,
+)
 from tests.test_visibility_property import COMPANIES, WON_STAGE, orgs, user_st
 
+ACCOUNT_IDS = [1, 2, 3, 4]  # 4 is never synced
 new_opp = st.fixed_dictionaries(
     {
         "user_id": st.none() | st.sampled_from([10, 11, 12, 20, 999]),
+        "partner_id": st.none() | st.sampled_from(ACCOUNT_IDS),
+        "team_id": st.none() | st.just(1),
         "company_id": st.none() | st.sampled_from(COMPANIES),
         "active": st.booleans(),
         "stage_id": st.none() | st.sampled_from([1, 2]),
@@ -47,6 +60,11 @@ more_changes = st.lists(
         st.tuples(st.just("opp_stage"), st.integers(500, 503), st.sampled_from([1, WON_STAGE])),
         st.tuples(st.just("opp_company"), st.integers(500, 503), st.sampled_from(COMPANIES)),
         st.tuples(st.just("new_user"), st.just(20), user_st),
+        st.tuples(st.just("opp_account"), st.integers(500, 503), st.sampled_from(ACCOUNT_IDS)),
+        st.tuples(st.just("account"), st.sampled_from([1, 2, 3]), st.sampled_from(["A", "B"])),
+        st.tuples(st.just("account_delete"), st.sampled_from([1, 2, 3]), st.none()),
+        st.tuples(st.just("team"), st.just(1), st.sampled_from(["Sales", "Renamed"])),
+        st.tuples(st.just("member"), st.just(1), st.booleans()),
     ),
     max_size=6,
 )
@@ -79,6 +97,16 @@ def apply(org: Org, kind: str, target: Any, value: Any) -> None:
     elif kind == "new_user":
         org.user(target, f"user{target}", **value)
         org.employee(120, target, 100)
+    elif kind == "opp_account" and known:
+        org.put(LEADS, id=target, partner_id=value)
+    elif kind == "account":
+        org.put(ACCOUNTS, id=target, name=value)  # a rename, or back after a deletion
+    elif kind == "account_delete" and (ACCOUNTS, target) in org.known:
+        org.delete(ACCOUNTS, target)
+    elif kind == "team":
+        org.put(TEAMS, id=target, name=value)
+    elif kind == "member":
+        org.put(MEMBERS, id=target, active=value)
 
 
 def prefix(source: Store, position: int, folder: Path) -> Store:
@@ -200,12 +228,17 @@ def test_as_of_is_the_rebuilt_prefix(
         try:
             org.put(STAGES, id=1, name="Open", sequence=1)
             org.put(STAGES, id=WON_STAGE, name="Won", sequence=2, is_won=True)
+            for aid in ACCOUNT_IDS[:3]:
+                org.put(ACCOUNTS, id=aid, name=f"Account {aid}")
             for uid, u in spec["users"].items():
                 org.user(uid, f"user{uid}", **u)
             for eid, e in spec["emps"].items():
                 org.employee(eid, **e)
+            uids = sorted(spec["users"])
+            org.put(TEAMS, id=1, name="Sales", user_id=uids[0])
+            org.put(MEMBERS, id=1, crm_team_id=1, user_id=uids[-1])
             for oid, o in spec["opps"].items():
-                org.opp(oid, **o)
+                org.opp(oid, partner_id=oid % 5 or None, team_id=1, **o)
             steps = data.draw(st.permutations([*spec["changes"], *extra]))
             for kind, target, value in steps:
                 apply(org, kind, target, value)

@@ -16,7 +16,7 @@ HEAVY_ALWAYS = ("odoorpc", "sqlite_utils", "cqrs_cli.domain.records", "cqrs_cli.
 
 CLI_SCRIPT = """
 import json, sys
-sys.argv = ["cqrs", "--db", sys.argv[1], sys.argv[2], "--as", "vinsha", "--format", "json"]
+sys.argv = ["cqrs", "--db", sys.argv[1], *sys.argv[2].split(), "--format", "json"]
 from cqrs_cli.cli.app import app
 try:
     app()
@@ -69,7 +69,13 @@ def test_library_read_path_imports_no_pydantic(tmp_path: Path) -> None:
 
 def test_cli_queries_skip_odoorpc_and_sqlite_utils(tmp_path: Path) -> None:
     db = _demo(tmp_path)
-    for command in ("view", "metrics", "whoami-can-see"):
+    for command in (
+        "view --as vinsha",
+        "metrics --as vinsha",
+        "whoami-can-see --as vinsha",
+        "history 1",
+        "changes --as vinsha --since #20",
+    ):
         out = subprocess.run(
             [sys.executable, "-c", CLI_SCRIPT, str(db), command],
             env=_env(),
