@@ -87,6 +87,9 @@ def test_history_shows_the_owner_change(demo: Path) -> None:
     assert table.returncode == 0
     assert "Zakariya Haddad" in table.stdout and "Vinsha Rao" in table.stdout
     assert "salesperson" in table.stdout and "updated" in table.stdout
+    last = cli(demo, "history", "3", "--format", "csv").stdout.splitlines()[-1]
+    assert last.startswith(f"{FIRST_SYNC + 1},")  # each CSV row stands alone
+    assert last.endswith(",2026-02-01T10:00:00Z,updated,salesperson,Zakariya Haddad,Vinsha Rao")
 
 
 def test_changes_since_the_first_sync_lose_the_reassigned_one(demo: Path) -> None:

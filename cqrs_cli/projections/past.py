@@ -161,14 +161,6 @@ def records_for(
     return [*org.events, *named, *opportunities]
 
 
-def views_for_user(
-    log: EventLog, conn: sqlite3.Connection, org: PastOrg, user_id: int, names: Sequence[str]
-) -> PastViews:
-    """The views `names` as of the org's position, exact for `user_id`'s answers."""
-    positions = opportunities_for(conn, org, user_id, OpportunityVersions())
-    return PastViews(names, records_for(log, org, positions))
-
-
 def org_views(org: PastOrg, names: Sequence[str]) -> PastViews:
     """The views `names` as of the org's position with no opportunity: exact for what
     depends on the org alone (`user_profiles`)."""

@@ -53,7 +53,9 @@ def run(
         for index, (field, values) in enumerate(changed):
             rows.append(
                 {
-                    **(head if index == 0 else {}),
+                    # An entry's position and times on its first row in a table; on each
+                    # row in CSV and the like, where a row stands alone.
+                    **(head if index == 0 or fmt != "table" else {}),
                     "field": field,
                     "old": shown_value(values["old"]),
                     "new": shown_value(values["new"]),
