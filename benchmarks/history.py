@@ -37,10 +37,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import rebuild as base  # noqa: E402  (benchmarks/rebuild.py: the org and its generator)
 
-from cqrs_cli.app import as_of  # noqa: E402
-from cqrs_cli.app.changes import changes  # noqa: E402
+from cqrs_cli.app.as_of import visible_at  # noqa: E402
 from cqrs_cli.app.history import history  # noqa: E402
-from cqrs_cli.app.queries import prepare, visible_opportunities  # noqa: E402
+from cqrs_cli.app.read_model import ReadModel  # noqa: E402
 from cqrs_cli.domain.event_types import event_type  # noqa: E402
 from cqrs_cli.projections.runner import catch_up  # noqa: E402
 from cqrs_cli.store.envelope import NewEvent  # noqa: E402
@@ -50,7 +49,6 @@ from cqrs_cli.store.log import EventLog  # noqa: E402
 MANAGER = base.MANAGER_ID
 LOGIN = f"user{MANAGER}"
 SYNCS, UPDATES_PER_SYNC, ENTRIES = 10, 2_000, 50
-VIEWS = as_of.AS_OF_VIEWS
 
 
 class Clock:
@@ -215,36 +213,53 @@ def main() -> None:
     store.close()
 
     store = open_store(db, write=True)
-    prepare_views = ("user_profiles", "opportunity_view", "user_access_matrix")
+    model = ReadModel(store)
 
-    def current_view() -> object:
-        prepare(store, prepare_views)
-        return visible_opportunities(store, MANAGER)
+    def current_view() -> Any:
+        return model.opportunities(MANAGER).items  # its views checked first, as a query does
+
+    def view_as_of(who: str, when: str) -> Any:
+        with model.as_of(when) as past:
+            return past.opportunities(who).items
+
+    def metrics_as_of(who: str, when: str) -> Any:
+        with model.as_of(when) as past:
+            return past.metrics(who)
 
     middle = head // 2
     now_items = current_view()
-    past = as_of.view(store, LOGIN, f"#{middle}")
+    then = view_as_of(LOGIN, f"#{middle}")
     print(
-        f"log: {head:,} events; {LOGIN} sees {len(now_items):,} opportunities now "  # type: ignore[arg-type]
-        f"and {len(past.items):,} as of #{middle:,} ({past.as_of.recorded_at})"
+        f"log: {head:,} events; {LOGIN} sees {len(now_items):,} opportunities now "
+        f"and {len(then):,} as of #{middle:,} ({store.log.recorded_at(middle)})"
     )
     runs = args.runs
     line("view --as MANAGER, now (catch-up check + query)", timed(current_view, runs))
     line(
         f"view --as MANAGER --as-of #{middle:,} (the middle of the log)",
-        timed(lambda: as_of.view(store, LOGIN, f"#{middle}"), runs),
+        timed(lambda: view_as_of(LOGIN, f"#{middle}"), runs),
         " (target <= 1,000 ms)",
     )
     line(
         f"  metrics --as MANAGER --as-of #{middle:,}",
-        timed(lambda: as_of.metrics(store, LOGIN, f"#{middle}"), runs),
+        timed(lambda: metrics_as_of(LOGIN, f"#{middle}"), runs),
     )
     line(
         "  view --as ADMINISTRATOR --as-of the middle (every opportunity)",
-        timed(lambda: as_of.view(store, "user2", f"#{middle}"), max(runs // 5, 1)),
+        timed(lambda: view_as_of("user2", f"#{middle}"), max(runs // 5, 1)),
     )
 
-    entries = len(history(store, chosen)["entries"])
+    one = [then[0].id] if then else []
+    line(
+        f"visible_at(MANAGER, #{middle:,}, only=[one opportunity]) (a webhook filter's step)",
+        timed(lambda: visible_at(store, MANAGER, middle, only=one), runs),
+    )
+    line(
+        f"  visible_at(MANAGER, #{middle:,}): everything the manager saw",
+        timed(lambda: visible_at(store, MANAGER, middle), runs),
+    )
+
+    entries = len(history(store, chosen).entries)
     line(
         f"history of opportunity {chosen} ({entries} entries)",
         timed(lambda: history(store, chosen), runs),
@@ -255,15 +270,15 @@ def main() -> None:
         timed(lambda: store.log.read_stream("crm.lead", str(chosen)), runs),
     )
 
-    found = changes(store, LOGIN, "7d")
+    found = model.changes(LOGIN, "7d")
     print(
-        f"changes --as MANAGER --since 7d: #{found['since']['position']:,} to "
-        f"#{found['until']['position']:,}: {len(found['gained'])} gained, "
-        f"{len(found['lost'])} lost, {len(found['changed'])} changed"
+        f"changes --as MANAGER --since 7d: #{found.since.position:,} to "
+        f"#{found.until.position:,}: {len(found.gained)} gained, "
+        f"{len(found.lost)} lost, {len(found.changed)} changed"
     )
     line(
         "changes --as MANAGER --since 7d (10 syncs)",
-        timed(lambda: changes(store, LOGIN, "7d"), runs),
+        timed(lambda: model.changes(LOGIN, "7d"), runs),
         " (target <= 1,000 ms)",
     )
     line(

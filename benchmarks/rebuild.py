@@ -37,9 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cqrs_cli.app.queries import metrics_of, prepare, visible_opportunities  # noqa: E402
+from cqrs_cli.app.read_model import ReadModel  # noqa: E402
 from cqrs_cli.domain.event_types import event_type  # noqa: E402
-from cqrs_cli.projections import NAMES, PROJECTION_TYPES, make  # noqa: E402
+from cqrs_cli.projections import NAMES  # noqa: E402
+from cqrs_cli.projections.registry import PROJECTION_TYPES, make  # noqa: E402
 from cqrs_cli.projections.runner import catch_up, rebuild  # noqa: E402
 from cqrs_cli.store.files import Store, open_store  # noqa: E402
 
@@ -345,9 +346,9 @@ def main() -> None:
     store = open_store(db, write=True)
     catch_up(store)
     uid = MANAGER_ID
-    views = ("user_profiles", "opportunity_view", "user_access_matrix")
+    model = ReadModel(store, behind="catch_up")
     start = time.perf_counter()
-    seen = visible_opportunities(store, uid)  # cold: the pages are not cached yet
+    seen = model.opportunities(uid).items  # cold: the pages are not cached yet
     cold = (time.perf_counter() - start) * 1000
     print(
         f"manager user{uid} sees {len(seen):,} of {head:,}-event log's opportunities "
@@ -355,14 +356,12 @@ def main() -> None:
     )
 
     def view() -> object:
-        prepare(store, views)
-        return visible_opportunities(store, uid)
+        return model.opportunities(uid)
 
     def metrics() -> object:
-        prepare(store, ("user_profiles", "dashboard_metrics"))
-        return metrics_of(store, uid)
+        return model.metrics(uid)
 
-    ids = [row["id"] for row in seen]
+    ids = [item.id for item in seen]
     store.conn.execute("CREATE TEMP TABLE json_lists (user_id INTEGER PRIMARY KEY, ids TEXT)")
     store.conn.execute("INSERT INTO json_lists VALUES (?, ?)", (uid, json.dumps(ids)))
 
@@ -387,8 +386,8 @@ def main() -> None:
 
     assert len(json_list()) == len(matrix_rows()) == len(seen)  # type: ignore[arg-type]
     for label, fn in (
-        ("view (catch-up check + query + JSON items)", view),
-        ("metrics (catch-up check + stored row)", metrics),
+        ("view (views checked + one read transaction + typed items)", view),
+        ("metrics (views checked + stored row)", metrics),
         ("  indexed (user_id, opportunity_id) rows, SQL only", matrix_rows),
         ("  baseline: JSON list column, SQL only", json_list),
     ):

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from cqrs_cli.app.answers.opportunities import OpportunityFilter
+from cqrs_cli.app.read_model import ReadModel
 from cqrs_cli.domain.event_types import event_type
 from cqrs_cli.domain.records import RECORD_BY_MODEL
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
@@ -125,3 +129,45 @@ def demo_like(org: Org) -> None:
             probability=10.0 * (oid % 10),
             active=oid % 7 != 0,  # a few lost ones
         )
+
+
+# --- the read model's answers as the JSON the commands print ---------------------------
+
+
+def as_json(value: Any) -> Any:
+    """An answer in its JSON form: what a face prints, and what these tests compare."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def answers(store: Store) -> ReadModel:
+    """The read model over `store`, answering from the views as they stand (these tests
+    catch up, or leave the views behind, on purpose)."""
+    return ReadModel(store, behind="answer")
+
+
+def visible_opportunities(
+    store: Store, user_id: int, *, status: str | None = None, stage: str | None = None
+) -> list[dict[str, Any]]:
+    """The items of `cqrs view --as USER --format json`."""
+    found = answers(store).opportunities(user_id, OpportunityFilter(status, stage))
+    items: list[dict[str, Any]] = as_json(found.items)
+    return items
+
+
+def can_see(store: Store, user_id: int, *, explain: bool = False) -> dict[str, Any]:
+    """`cqrs whoami-can-see --as USER --format json` without its "user"."""
+    found: dict[str, Any] = as_json(answers(store).can_see(user_id, explain=explain))
+    del found["user"]
+    return found
+
+
+def metrics_of(store: Store, user_id: int) -> tuple[Any, Any]:
+    """The own and team figures of `cqrs metrics --as USER --format json`."""
+    found = as_json(answers(store).metrics(user_id))
+    return found["own"], found["team"]
+
+
+def profiles(store: Store) -> list[dict[str, Any]]:
+    """The items of `cqrs users --format json`."""
+    found: list[dict[str, Any]] = as_json(answers(store).profiles().items)
+    return found

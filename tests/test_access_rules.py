@@ -9,14 +9,25 @@ from typing import Any
 
 import pytest
 
-from cqrs_cli.app.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.store.files import Store
 from tests.conftest import ADMIN, PASSWORD, demo_data, run_cli
 from tests.fake_odoo import FakeOdoo
-from tests.read_support import ALL_LEADS, EMPLOYEES, MANAGER, SALESMAN, SYSTEM, Org, new_store
+from tests.read_support import (
+    ALL_LEADS,
+    EMPLOYEES,
+    MANAGER,
+    SALESMAN,
+    SYSTEM,
+    Org,
+    can_see,
+    metrics_of,
+    new_store,
+    profiles,
+    visible_opportunities,
+)
 
 ALICE, CAROL, REP, DAN, MALLORY, BOB = 20, 21, 22, 23, 24, 25
 LOGINS = {ALICE: "alice", CAROL: "carol", REP: "rep", DAN: "dan", MALLORY: "mallory", BOB: "bob"}

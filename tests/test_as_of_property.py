@@ -6,18 +6,23 @@ current answers; `changes` between P and Q is the difference of the two answers.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from cqrs_cli.app import as_of
-from cqrs_cli.app.as_of import Past
-from cqrs_cli.app.changes import FIELDS, WHYS, changes
-from cqrs_cli.app.queries import can_see, metrics_of, profiles, resolve_user, visible_opportunities
+from cqrs_cli.app.answers.visibility import CanSee, CanSeeExplained, Reason
+from cqrs_cli.app.as_of import PastModel
+from cqrs_cli.app.changes import FIELDS, WHYS
+from cqrs_cli.app.read_model import ReadModel, UnknownUser
 from cqrs_cli.app.when import AsOf
+from cqrs_cli.cli.app import app
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.store.envelope import EventMetadata, NewEvent
@@ -35,6 +40,7 @@ from tests.read_support import (
 )
 from tests.test_visibility_property import COMPANIES, WON_STAGE, orgs, user_st
 
+runner = CliRunner()
 ACCOUNT_IDS = [1, 2, 3, 4]  # 4 is never synced
 new_opp = st.fixed_dictionaries(
     {
@@ -123,71 +129,94 @@ def prefix(source: Store, position: int, folder: Path) -> Store:
     return copy
 
 
+def plain(answer: Any) -> Any:
+    """An answer as its JSON reads."""
+    return orjson.loads(orjson.dumps(answer))
+
+
 def answers(store: Store, uid: int) -> dict[str, Any]:
-    """What the current commands answer for `uid`, as their JSON."""
-    user = resolve_user(store.conn, str(uid))
-    own, team = metrics_of(store, uid)
+    """What the current questions answer for `uid`."""
+    model = ReadModel(store)
     return {
-        "user": user,
-        "view": visible_opportunities(store, uid),
-        "see": {"user": user, **can_see(store, uid, explain=True)},
-        "metrics": {"user": user, "own": own, "team": team},
+        "view": model.opportunities(uid),
+        "see": model.can_see(uid, explain=True),
+        "metrics": model.metrics(uid),
     }
 
 
-def check_past(store: Store, position: int, expected: Store) -> None:
-    """The as-of answers of `store` at `position` against the rebuilt prefix file."""
-    when = f"#{position}"
+def reasons_of(found: CanSee) -> dict[int, Reason]:
+    assert isinstance(found, CanSeeExplained)
+    return {int(k): v for k, v in found.reasons.items()}
+
+
+def cli_json(db: Path, *args: str) -> Any:
+    res = runner.invoke(app, ["--db", str(db), *args, "--format", "json"])
+    assert res.exit_code == 0, (args, res.output)
+    return json.loads(res.stdout)
+
+
+def check_past(store: Store, position: int, expected: Store, pick: int) -> None:
+    """The as-of answers of `store` at `position` against the rebuilt prefix file: through
+    the read model for every user, and through the commands for one (`pick`)."""
     at = {"position": position, "recorded_at": store.log.recorded_at(position)}
-    users = as_of.users(store, when)
-    assert users.as_of.as_json() == at
-    assert users.profiles == profiles(expected)
-    for uid in [p["id"] for p in users.profiles]:
-        want = answers(expected, uid)
-        seen = as_of.view(store, str(uid), when)
-        assert (seen.user, seen.items, seen.as_of.position) == (
-            want["user"],
-            want["view"],
-            position,
-        )
-        assert as_of.whoami_can_see(store, str(uid), when, explain=True) == {
-            **want["see"],
-            "as_of": at,
-        }
-        assert as_of.metrics(store, str(uid), when) == {**want["metrics"], "as_of": at}
-        assert as_of.visible_at(store, uid, position) == {
-            int(k): v for k, v in want["see"]["reasons"].items()
-        }
-        some = [*(i["id"] for i in want["view"][:2]), 501, 602]
-        assert as_of.visible_at(store, uid, position, only=some) == {
-            int(k): v for k, v in want["see"]["reasons"].items() if int(k) in some
-        }
+    with ReadModel(store).as_of(position) as past:
+        assert past.at is not None and plain(past.at.moment()) == at
+        users = past.profiles()
+        assert users == ReadModel(expected).profiles()
+        assert past.hierarchy() == ReadModel(expected).hierarchy()
+        for uid in [p.id for p in users.items]:
+            want = answers(expected, uid)
+            assert past.opportunities(uid) == want["view"]
+            assert plain(past.can_see(uid, explain=True)) == {**plain(want["see"]), "as_of": at}
+            assert plain(past.metrics(uid)) == {**plain(want["metrics"]), "as_of": at}
+            assert as_of.visible_at(store, uid, position) == reasons_of(want["see"])
+            some = [*(i.id for i in want["view"].items[:2]), 501, 602]
+            assert as_of.visible_at(store, uid, position, only=some) == {
+                k: v for k, v in reasons_of(want["see"]).items() if k in some
+            }
+    # The commands: `--as-of #P` on the file is the plain command on the rebuilt prefix.
+    when = ("--as-of", f"#{position}")
+    assert cli_json(store.path, "users", *when) == cli_json(expected.path, "users")
+    if not users.items:
+        return
+    who = str(users.items[pick % len(users.items)].id)
+    command: list[str]
+    for command in (["view", "--as", who], ["metrics", "--as", who]):
+        got = cli_json(store.path, *command, *when)
+        want_json = cli_json(expected.path, *command)
+        assert got == (want_json if command[0] == "view" else {**want_json, "as_of": at})
+    see = ["whoami-can-see", "--as", who, "--explain"]
+    assert cli_json(store.path, *see, *when) == {**cli_json(expected.path, *see), "as_of": at}
 
 
 def check_head(store: Store) -> None:
     """The engine's answer at the head (forced through the past's path) is the current one."""
     head = store.log.head()
-    with Past(store, AsOf(head, None, current=False)) as past:
-        assert past.users() == profiles(store)
-        for uid in [p["id"] for p in profiles(store)]:
+    live = ReadModel(store)
+    with PastModel(live, AsOf(head, None, current=False)) as past:
+        assert past.profiles() == live.profiles()
+        for uid in [p.id for p in live.profiles().items]:
             want = answers(store, uid)
-            assert past.view(uid) == want["view"]
-            assert {"user": want["user"], **past.can_see(uid, explain=True)} == want["see"]
-            own, team = past.metrics(uid)
-            assert {"user": want["user"], "own": own, "team": team} == want["metrics"]
-    for uid in [p["id"] for p in profiles(store)]:
-        assert as_of.view(store, str(uid), f"#{head + 5}").items == answers(store, uid)["view"]
+            assert past.opportunities(uid) == want["view"]
+            assert plain(past.can_see(uid, explain=True))["reasons"] == plain(want["see"].reasons)
+            assert plain(past.metrics(uid))["team"] == plain(want["metrics"].team)
+            assert plain(past.metrics(uid))["own"] == plain(want["metrics"].own)
+    with live.as_of(f"#{head + 5}") as later:
+        assert later.at is not None and later.at.current
+        for uid in [p.id for p in live.profiles().items]:
+            assert later.opportunities(uid) == answers(store, uid)["view"]
 
 
 def check_changes(store: Store, start: int, end: int, before: Store, after: Store) -> None:
     """`changes` between two positions is the difference of the prefix files' answers."""
-    ids = {p["id"] for p in profiles(before)} | {p["id"] for p in profiles(after)}
+    ids = {p.id for p in ReadModel(before).profiles().items}
+    ids |= {p.id for p in ReadModel(after).profiles().items}
     standing = {r[0] for r in after.conn.execute("SELECT id FROM opportunity_view")}
     for uid in sorted(ids):
-        found = changes(store, str(uid), f"#{start}", f"#{end}")
-        old = {i["id"]: i for i in visible_opportunities(before, uid)}
-        new = {i["id"]: i for i in visible_opportunities(after, uid)}
-        reasons = can_see(after, uid, explain=True)["reasons"]
+        found = plain(ReadModel(store).changes(uid, f"#{start}", f"#{end}"))
+        old = {i["id"]: i for i in _view(before, uid)}
+        new = {i["id"]: i for i in _view(after, uid)}
+        reasons = plain(ReadModel(after).can_see(uid, explain=True))["reasons"]
         assert [{k: v for k, v in g.items() if k != "new"} for g in found["gained"]] == [
             {"id": oid, "name": new[oid]["name"], **reasons[str(oid)]}
             for oid in sorted(new.keys() - old.keys())
@@ -214,6 +243,15 @@ def check_changes(store: Store, start: int, end: int, before: Store, after: Stor
             for oid in sorted(old.keys() & new.keys())
             if any(old[oid][f] != new[oid][f] for f in FIELDS)
         ]
+
+
+def _view(store: Store, uid: int) -> list[dict[str, Any]]:
+    """`view`'s JSON items; none for a user the file does not know."""
+    try:
+        items: list[dict[str, Any]] = plain(ReadModel(store).opportunities(uid).items)
+    except UnknownUser:
+        return []
+    return items
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -251,8 +289,9 @@ def test_as_of_is_the_rebuilt_prefix(
             before = prefix(org.store, start, folder)
             after = before if end == start else prefix(org.store, end, folder)
             opened += [before] if after is before else [before, after]
-            check_past(org.store, start, before)
-            check_past(org.store, end, after)
+            pick = data.draw(st.integers(0, 50), label="user")
+            check_past(org.store, start, before, pick)
+            check_past(org.store, end, after, pick)
             check_head(org.store)
             check_changes(org.store, start, end, before, after)
         finally:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.app.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.projections import NAMES, compare
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild, rebuild_into_scratch
@@ -24,8 +23,12 @@ from tests.read_support import (
     VINSHA,
     ZAKARIYA,
     Org,
+    can_see,
     demo_like,
+    metrics_of,
     new_store,
+    profiles,
+    visible_opportunities,
 )
 
 

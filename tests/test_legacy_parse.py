@@ -659,6 +659,38 @@ def test_unknown_sales_rights_are_reported(tmp_path: Path) -> None:
     ]
 
 
+def test_groups_named_only_by_res_groups_rows_are_known(tmp_path: Path) -> None:
+    # No ir.model.data in the data lake: the sync names groups by their res.groups names
+    # (docs/sync.md), so group 20 ("User: Own Documents Only") gives user 6 own documents.
+    named = lake_doc(
+        "res.groups",
+        20,
+        {"name": "User: Own Documents Only", "full_name": "Sales / User: Own Documents Only"},
+    )
+    result = load_legacy(boss_lake(tmp_path, named, groups=False), None)
+    assert reasons(result) == [
+        "res.users 7: no groups_id in the data lake and no role in the users export; it "
+        "will see no opportunity",
+    ]
+
+
+def test_groups_the_sync_would_not_name_are_still_reported(tmp_path: Path) -> None:
+    # ir.model.data names the sales groups, so the sync reads no res.groups name: a group
+    # that only a res.groups row names (30) says nothing of user 8's rights.
+    result = load_legacy(
+        boss_lake(
+            tmp_path,
+            lake_doc("res.groups", 30, {"name": "User: All Documents"}),
+            lake_doc("user", 8, user_data(8, "Meera Pillai", groups_id=[30])),
+        ),
+        None,
+    )
+    assert [r for r in reasons(result) if r.startswith("res.users 8")] == [
+        "res.users 8: none of groups_id [30] is named by an ir.model.data row; it will see "
+        "no opportunity"
+    ]
+
+
 # --- the sample pair ------------------------------------------------------------------
 
 

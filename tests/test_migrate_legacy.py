@@ -19,8 +19,9 @@ from cqrs_cli.app.legacy_import import count_checks, import_into, require_counts
 from cqrs_cli.cli.app import app
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import load_legacy
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import VOLATILE
+from cqrs_cli.projections.registry import make
 from cqrs_cli.projections.runner import catch_up
 from cqrs_cli.store.files import Store, open_store
 from tests.conftest import demo_data, run_cli
@@ -467,6 +468,26 @@ def test_problem_lines_never_print_a_secret_in_a_real_process(tmp_path: Path) ->
     assert len(problems) == 3
     for secret in ("U0VDUkVU", "K3YVALUE", "T0KEN1", "T0KEN2"):
         assert secret not in done.stderr
+
+
+def test_a_data_lake_without_ir_model_data_imports_by_default(tmp_path: Path) -> None:
+    # The sync names the groups by their res.groups names then: no problem to refuse on.
+    org = demo_data()
+    del org["ir.model.data"]
+    lake = tmp_path / "lake.json"
+    lake.write_text(
+        "".join(
+            json.dumps({"model": model, "odoo_id": r["id"], "data": r}) + "\n"
+            for model, records in org.items()
+            for r in records
+        )
+    )
+    db = tmp_path / "cqrs.db"
+    done = run_cli("--db", str(db), "migrate", "legacy", "--data", str(lake))
+    assert done.returncode == 0, done.stderr
+    assert "Problem:" not in done.stderr
+    for who, count in (("vinsha", 4), ("zakariya", 2), ("superadmin", 23)):
+        assert sees(db, who) == count, who
 
 
 class TestLegacyContract(SourceContract):

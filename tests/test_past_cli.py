@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cqrs_cli.app import as_of
-from cqrs_cli.app.queries import open_current
+from cqrs_cli.app.read_model import open_read_model
 from cqrs_cli.cli.app import app
 from tests.conftest import demo_data, run_cli
 from tests.demo_file import synced_copy
@@ -128,12 +127,71 @@ def test_changes_since_the_first_sync_lose_the_reassigned_one(demo: Path) -> Non
 
 
 def test_the_answer_as_of_the_first_sync_is_the_old_two(demo: Path) -> None:
-    with open_current(demo, as_of.AS_OF_VIEWS) as store:
-        then = as_of.view(store, "zakariya", f"#{FIRST_SYNC}")
-        now = as_of.view(store, "zakariya", "#999999")
-    assert [i["id"] for i in then.items] == [3, 4]
-    assert then.as_of.position == FIRST_SYNC and not then.as_of.current
-    assert [i["id"] for i in now.items] == [4] and now.as_of.current
+    with (
+        open_read_model(demo) as model,
+        model.as_of(f"#{FIRST_SYNC}") as then,
+        model.as_of("#999999") as now,
+    ):
+        assert [i.id for i in then.opportunities("zakariya").items] == [3, 4]
+        assert then.at is not None and then.at.position == FIRST_SYNC
+        assert not then.at.current
+        assert [i.id for i in now.opportunities("zakariya").items] == [4]
+        assert now.at is not None and now.at.current
+
+
+def test_view_as_of_differs_from_now_as_the_log_says(demo: Path) -> None:
+    """`view --as zakariya --as-of` the first sync: his old two; now one. The difference is
+    the one event after the first sync: opportunity 3 moved from him to Vinsha."""
+    then = cli(demo, "view", "--as", "zakariya", "--as-of", f"#{FIRST_SYNC}", "--format", "json")
+    now = cli(demo, "view", "--as", "zakariya", "--format", "json")
+    assert then.returncode == now.returncode == 0, then.stderr
+    old, new = json.loads(then.stdout), json.loads(now.stdout)  # lists: no envelope
+    assert [i["id"] for i in old] == [3, 4] and [i["id"] for i in new] == [4]
+    assert old[1] == new[0]  # the one untouched is the same item
+    (moved,) = [i for i in old if i["id"] == REASSIGNED]
+    assert moved["salesperson"]["id"] == ZAKARIYA and moved["reason"] == "own"
+    events = json.loads(cli(demo, "events", "--after", str(FIRST_SYNC), "--format", "json").stdout)
+    (event,) = events
+    assert (event["stream_type"], event["stream_id"]) == ("crm.lead", str(REASSIGNED))
+    assert event["data"]["record"]["user_id"] == VINSHA
+    recorded = json.loads(
+        cli(demo, "events", "--limit", str(FIRST_SYNC), "--format", "json").stdout
+    )
+    label = f"#{FIRST_SYNC} ({recorded[-1]['recorded_at']})"
+    assert f"As of {label}" in then.stderr  # the note says what the list is as of
+    table = cli(demo, "view", "--as", "zakariya", "--as-of", f"#{FIRST_SYNC}")
+    assert f"What zakariya@demo.example can see (2), as of {label}" in table.stdout
+    # A time works as a position does: the first sync's time is its last event.
+    by_time = cli(demo, "view", "--as", "zakariya", "--as-of", recorded[-1]["recorded_at"])
+    assert by_time.stdout == table.stdout
+
+
+def test_json_objects_carry_as_of_at_the_top(demo: Path) -> None:
+    for command in (["whoami-can-see", "--explain"], ["metrics"]):
+        args = [*command, "--as", "vinsha", "--format", "json"]
+        then = cli(demo, *args, "--as-of", "#30")
+        assert then.returncode == 0, then.stderr
+        value = json.loads(then.stdout)
+        assert list(value)[-1] == "as_of"
+        assert value["as_of"]["position"] == 30 and value["as_of"]["recorded_at"]
+        # At or after the head: the current answer, as of the head.
+        head = json.loads(cli(demo, *args, "--as-of", "#99999").stdout)
+        assert head.pop("as_of")["position"] == FIRST_SYNC + 1
+        assert head == json.loads(cli(demo, *args).stdout)
+    see = json.loads(cli(demo, "whoami-can-see", "--as", "vinsha", "--as-of", "#28").stdout)
+    assert see["opportunities"] == [1, 2]  # 3 and 4 (Zakariya's) came at #29 and #30
+
+
+def test_users_as_of(demo: Path) -> None:
+    early = cli(demo, "users", "--as-of", "#2", "--format", "json")
+    assert early.returncode == 0, early.stderr
+    assert [u["id"] for u in json.loads(early.stdout)] == [2, VINSHA]  # a list: no envelope
+    assert "As of #2 (" in early.stderr
+    tree = cli(demo, "users", "--tree", "--as-of", "#2")
+    assert tree.stdout.startswith("org chart, as of #2 (")
+    assert "vinsha@demo.example" in tree.stdout and "zakariya" not in tree.stdout
+    now = cli(demo, "users", "--format", "json").stdout
+    assert cli(demo, "users", "--as-of", "2999-01-01", "--format", "json").stdout == now
 
 
 def test_an_older_file_builds_the_past_on_its_first_query(tmp_path: Path) -> None:
@@ -169,6 +227,10 @@ def test_an_older_file_builds_the_past_on_its_first_query(tmp_path: Path) -> Non
         (["history", "999"], 1, "no opportunity 999 in the log"),
         (["history", "conference"], 1, "'conference' is ambiguous: 1 Deco: Conference tables;"),
         (["history", "zzz"], 1, "no opportunity's name contains 'zzz'"),
+        (["view", "--as", "vinsha", "--as-of", "2000-01-01"], 1, "is before the first event"),
+        (["metrics", "--as", "vinsha", "--as-of", "#0"], 1, "is before the first event"),
+        (["users", "--as-of", "yesterday"], 2, "--as-of 'yesterday' is not a WHEN"),
+        (["whoami-can-see", "--as", "zakariya", "--as-of", "#2"], 1, "not synced yet at #2"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -193,9 +255,38 @@ def test_read_only_file(tmp_path: Path) -> None:
         for args in (
             ["history", "1", "--format", "json"],
             ["changes", "--as", "vinsha", "--since", "#30"],
+            ["view", "--as", "vinsha", "--as-of", "#30"],
+            ["users", "--tree", "--as-of", "#30"],
         ):
             res = run_cli("--db", str(db), *args)
             assert res.returncode == 0, res.stderr
     finally:
         folder.chmod(0o700)
     assert db.read_bytes() == (tmp_path / "check.db").read_bytes()
+
+
+def test_visible_right_before_and_right_after_an_event(demo: Path) -> None:
+    """The webhooks' question: could USER see opportunity O right before or right after the
+    event at p. The reassignment at FIRST_SYNC + 1 took 3 from Zakariya; Vinsha (his
+    manager, then its salesperson) saw it on both sides."""
+    from cqrs_cli.app.as_of import visible_at
+    from cqrs_cli.store.files import open_store
+
+    moved = FIRST_SYNC + 1
+    with open_store(demo) as store:
+        assert visible_at(store, ZAKARIYA, moved - 1, only=[REASSIGNED]) == {
+            REASSIGNED: {"reason": "own"}
+        }
+        assert visible_at(store, ZAKARIYA, moved, only=[REASSIGNED]) == {}
+        assert visible_at(store, VINSHA, moved - 1, only=[REASSIGNED]) == {
+            REASSIGNED: {"reason": "subordinate", "via": "zakariya@demo.example"}
+        }
+        assert visible_at(store, VINSHA, moved, only=[REASSIGNED]) == {
+            REASSIGNED: {"reason": "own"}
+        }
+        # Without `only`: everything, the same as the as-of answer's reasons.
+        assert set(visible_at(store, ZAKARIYA, moved - 1)) == {3, 4}
+        assert set(visible_at(store, ZAKARIYA, moved + 100)) == {4}  # past the head: the head
+        assert visible_at(store, ZAKARIYA, 0) == {}  # an empty log
+        assert visible_at(store, ZAKARIYA, 2) == {}  # not synced yet
+        assert visible_at(store, 999, moved) == {}  # no such user

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cqrs_cli.domain.errors import CqrsError
+from cqrs_cli.projections.catalog import VERSIONS
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild, require_current, resume, status
 from cqrs_cli.projections.user_profiles import UserProfiles
@@ -87,7 +88,7 @@ def test_poison_in_the_middle_of_a_batch(store: Store) -> None:
 def test_changed_version_needs_rebuild(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     catch_up(store)
     old = UserProfiles.version
-    monkeypatch.setattr(UserProfiles, "version", old + 1)
+    monkeypatch.setitem(VERSIONS, "user_profiles", old + 1)  # a cqrs that builds it anew
     assert states(store)["user_profiles"] == "rebuild_needed"
     err = dict((s.name, s.error) for s in status(store)[1])["user_profiles"]
     assert f"version {old}," in (err or "") and f"version {old + 1}" in (err or "")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cqrs_cli.projections.runner import catch_up
+from cqrs_cli.store.files import open_store
 from tests.read_support import Org, demo_like, new_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,15 +30,12 @@ print(json.dumps(sorted(m for m in sys.modules)), file=sys.stderr)
 LIBRARY_SCRIPT = """
 import json, sys
 from pathlib import Path
-from cqrs_cli.store.files import open_store
-from cqrs_cli.app.queries import prepare, resolve_user, visible_opportunities, metrics_of, can_see
-from cqrs_cli.projections import NAMES
-store = open_store(Path(sys.argv[1]), write=True)
-prepare(store, NAMES)
-user = resolve_user(store.conn, "vinsha")
-assert len(visible_opportunities(store, user["id"])) == 4
-metrics_of(store, user["id"])
-can_see(store, user["id"])
+from cqrs_cli.app.read_model import open_read_model
+with open_read_model(Path(sys.argv[1])) as model:  # catches the views up: the file is writable
+    user = model.user("vinsha")
+    assert len(model.opportunities(user.id).items) == 4
+    model.metrics(user.id)
+    model.can_see(user.id)
 print(json.dumps(sorted(m for m in sys.modules)))
 """
 
@@ -75,6 +74,8 @@ def test_cli_queries_skip_odoorpc_and_sqlite_utils(tmp_path: Path) -> None:
         "whoami-can-see --as vinsha",
         "history 1",
         "changes --as vinsha --since #20",
+        "view --as vinsha --as-of #30",
+        "users --as-of #10",
     ):
         out = subprocess.run(
             [sys.executable, "-c", CLI_SCRIPT, str(db), command],
@@ -88,3 +89,37 @@ def test_cli_queries_skip_odoorpc_and_sqlite_utils(tmp_path: Path) -> None:
         # typer 0.29 itself coerces options through pydantic (typer._adapters), so pydantic
         # may be present; none of our write-side modules or heavy clients may be.
         assert not loaded & set(HEAVY_ALWAYS), command
+
+
+def test_a_query_on_current_views_loads_only_its_own_command_and_answers(tmp_path: Path) -> None:
+    """What keeps a query's start-up lean (benchmarks/startup.py measures it): with its views
+    current, `view` loads no projection code, no other command and no other answers."""
+    db = _demo(tmp_path)
+    with open_store(db, write=True) as store:
+        catch_up(store)
+    out = subprocess.run(
+        [sys.executable, "-c", CLI_SCRIPT, str(db), "view --as vinsha"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    assert len(json.loads(out.stdout)) == 4  # Vinsha's opportunities
+    ours = {m for m in loaded if m.startswith("cqrs_cli.")}
+    assert "cqrs_cli.cli.commands.view" in ours
+    assert "cqrs_cli.app.answers.opportunities" in ours
+    assert not {m for m in ours if m.startswith("cqrs_cli.cli.commands.")} - {
+        "cqrs_cli.cli.commands",
+        "cqrs_cli.cli.commands.view",
+    }
+    assert not ours & {
+        "cqrs_cli.projections.base",
+        "cqrs_cli.projections.registry",
+        "cqrs_cli.projections.runner",
+        "cqrs_cli.domain.hierarchy",
+        "cqrs_cli.app.answers.people",
+        "cqrs_cli.app.answers.file",
+        "rich",
+        "tabulate",
+    }

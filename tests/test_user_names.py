@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.app.queries import UnknownUser, resolve_user
+from cqrs_cli.app.read_model import UnknownUser
 from cqrs_cli.store.files import Store, open_store
 from tests.conftest import run_cli
-from tests.read_support import SALESMAN, Org, new_store
+from tests.read_support import SALESMAN, Org, answers, new_store
 
 VINSHA, MALLORY, SAM_A, SAM_B, SEVEN, DIGITS = 3, 4, 5, 6, 7, 8
 
@@ -45,12 +45,12 @@ def store(db: Path) -> Store:
 
 
 def who(store: Store, text: str) -> int:
-    return int(resolve_user(store.conn, text)["id"])
+    return answers(store).user(text).id
 
 
 def refused(store: Store, text: str) -> str:
     with pytest.raises(UnknownUser) as err:
-        resolve_user(store.conn, text)
+        answers(store).user(text)
     return err.value.message
 
 

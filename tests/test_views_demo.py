@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.app.queries import can_see, metrics_of, profiles, visible_opportunities
 from cqrs_cli.projections.runner import catch_up, status
 from cqrs_cli.store.files import Store
 from tests.read_support import (
@@ -20,8 +19,12 @@ from tests.read_support import (
     VINSHA,
     ZAKARIYA,
     Org,
+    can_see,
     demo_like,
+    metrics_of,
     new_store,
+    profiles,
+    visible_opportunities,
 )
 
 

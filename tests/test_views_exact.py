@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cqrs_cli.app.queries import can_see, metrics_of
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.figures import figures
 from cqrs_cli.projections.opportunity_versions import OpportunityVersions
 from cqrs_cli.projections.org import OpportunityProjection
+from cqrs_cli.projections.registry import make
 from cqrs_cli.projections.runner import catch_up, rebuild
 from cqrs_cli.store.files import Store
 from tests.read_support import (
@@ -30,7 +30,9 @@ from tests.read_support import (
     VINSHA,
     ZAKARIYA,
     Org,
+    can_see,
     demo_like,
+    metrics_of,
     new_store,
 )
 

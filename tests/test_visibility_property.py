@@ -12,7 +12,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cqrs_cli.app.queries import can_see, metrics_of, profiles
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.runner import catch_up, rebuild
@@ -26,7 +25,10 @@ from tests.read_support import (
     SYSTEM,
     USERS,
     Org,
+    can_see,
+    metrics_of,
     new_store,
+    profiles,
 )
 
 GROUPS = (SALESMAN, ALL_LEADS, MANAGER, SYSTEM)

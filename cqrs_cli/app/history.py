@@ -16,6 +16,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
+from cqrs_cli.app.answers.past import FieldChange, History, HistoryEntry, OpportunityRef
+from cqrs_cli.app.read_model import ReadModel
 from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.store.files import Store
@@ -36,6 +38,16 @@ CANDIDATES_SHOWN = 20
 
 class UnknownOpportunity(CqrsError):
     """No opportunity, or more than one, matches the text given."""
+
+
+FIND_VIEWS = ("opportunity_view",)  # the names OPPORTUNITY is looked up among
+
+
+def timeline(model: ReadModel, text: str) -> History:
+    """`cqrs history OPPORTUNITY`: find it (`find`), then its history, in one read
+    transaction."""
+    with model.reading(FIND_VIEWS):
+        return history(model.store, find(model.store, text))
 
 
 def find(store: Store, text: str) -> int:
@@ -132,7 +144,7 @@ def _change(event: RecordedEvent) -> str:
     return event.type
 
 
-def history(store: Store, opportunity_id: int) -> dict[str, Any]:
+def history(store: Store, opportunity_id: int) -> History:
     """The pinned JSON of `cqrs history`: `{"opportunity": {id, name}, "entries": [...]}`."""
     events = store.log.read_stream(OPPORTUNITIES, str(opportunity_id))
     if not events:
@@ -145,7 +157,7 @@ def history(store: Store, opportunity_id: int) -> dict[str, Any]:
         found = event.data.get("record")
         record = found if isinstance(found, dict) else None
         change = _change(event)
-        fields: dict[str, dict[str, Any]] = {}
+        fields: dict[str, FieldChange] = {}
         if change != "deleted":
             # Both sides are named as at this event: what each reference was called then.
             new = _human(then, record, event.position)
@@ -158,16 +170,16 @@ def history(store: Store, opportunity_id: int) -> dict[str, Any]:
         if record is not None and record.get("name") is not None:
             name = record["name"]
         entries.append(
-            {
-                "position": event.position,
-                "recorded_at": event.recorded_at,
-                "write_date": event.metadata.get("write_date") or (record or {}).get("write_date"),
-                "change": change,
-                "fields": fields,
-            }
+            HistoryEntry(
+                event.position,
+                event.recorded_at,
+                event.metadata.get("write_date") or (record or {}).get("write_date"),
+                change,
+                fields,
+            )
         )
         previous = None if change == "deleted" else record
-    return {"opportunity": {"id": opportunity_id, "name": name}, "entries": entries}
+    return History(OpportunityRef(opportunity_id, name), tuple(entries))
 
 
 _FIRST = ("name", "status", "stage", "salesperson", "account", "team", "expected_revenue")

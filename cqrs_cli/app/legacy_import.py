@@ -1,17 +1,20 @@
 """Importing the old MongoDB app's exports (`cqrs migrate legacy`): the steps around the sync.
 
-The exports are read by `sources.legacy.load_legacy` into an Odoo snapshot; this module
+The exports are read by `legacy.parse.load_legacy` into an Odoo snapshot; `import_legacy`
 decides whether its problems stop the import, backs the file up, runs the ordinary sync
-from that snapshot (metadata `source: legacy`, `synthetic: true`), and checks the
-file's views against the figures of the input. A dry run does all of it on a scratch copy
-of the file, so what it reports is what the import would do, not an estimate.
+from that snapshot (metadata `source: legacy`, `synthetic: true`) with what follows every
+sync (`app.sync.after_commit`), and checks the file's views against the figures of the
+input. A dry run is the same call with `dry_run=True`: all of it on a scratch copy of
+the file, so what it reports is what the import would do, not an estimate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from cqrs_cli.app.validation import Check
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
 from cqrs_cli.legacy.parse import LegacyImport
 from cqrs_cli.legacy.source import SOURCE_NAME, LegacySource
-from cqrs_cli.projections.runner import CURRENT, catch_up, status
+from cqrs_cli.projections.readiness import CURRENT, status
 from cqrs_cli.sources.snapshot import RECORD_MODELS
 from cqrs_cli.store.backup import copy_database
 from cqrs_cli.store.db import StoreError, connect
@@ -27,7 +30,7 @@ from cqrs_cli.store.files import Store, open_store
 from cqrs_cli.store.log import EventLog
 from cqrs_cli.store.migrations import check_not_newer
 from cqrs_cli.store.sync_state import first_other_source
-from cqrs_cli.sync import DeletionLimit, SyncResult, run_sync
+from cqrs_cli.sync import DeletionLimit, Invalid, SyncResult, run_sync
 
 SKIP_FLAG = "--skip-problems"
 BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
@@ -181,24 +184,143 @@ def require_counts(checks: list[Check]) -> None:
         raise CqrsError(f"counts differ after the import: {figures}", exit_code=EXIT_CHECK_FAILED)
 
 
-def dry_run(
-    db: Path, loaded: LegacyImport, *, allow_deletions: bool = False
-) -> tuple[SyncResult, list[Check], list[str]]:
-    """Run the whole import on a scratch copy of `db` (or an empty file) and throw it away.
+@dataclass(frozen=True, slots=True)
+class ModelFigures:
+    model: str
+    input: int  # records of the model in the input
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    invalid: int
 
-    `db` itself is only read, through the backup API.
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    file: str
+    line: int | None
+    reason: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegacySummary:
+    """`cqrs migrate legacy --format json`."""
+
+    dry_run: bool
+    source: str
+    sync_run_id: str | None  # None for a dry run: its run was on a scratch copy
+    backup: str | None
+    events_appended: int
+    counts: tuple[ModelFigures, ...]
+    opportunities: int
+    leads: int
+    superseded: int
+    filled: tuple[str, ...]
+    problems: tuple[InputProblem, ...]
+    checks: tuple[Check, ...]
+    invalid: tuple[Invalid, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyOutcome:
+    summary: LegacySummary
+    existed: bool  # the file was there before (and was backed up, unless a dry run)
+    backup: Path | None
+    deleted: int  # records of the file the export lacks, marked deleted
+    paused: dict[str, str]  # views the catch-up paused -> the error
+    lagging: tuple[str, ...]  # views not current after the import: why a check may fail
+    migrated: tuple[str, ...] = ()  # migrations applied to the file first
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return self.summary.checks
+
+
+def import_legacy(
+    db: Path,
+    loaded: LegacyImport,
+    *,
+    dry_run: bool = False,
+    skip_problems: bool = False,
+    allow_deletions: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> LegacyOutcome:
+    """Import `loaded` into `db` as a `legacy` sync, or with `dry_run`, into a scratch copy
+    of it that is thrown away (`db` itself is then only read, through the backup API).
+
+    Refused before anything is written when the input has problems (unless
+    `skip_problems`) or no record, or when `db` is not a file a legacy import may go into
+    (`check_existing`). An existing file is backed up first; when the import fails after
+    that, the exception carries notes naming the backup. The count checks are data in
+    the outcome: `require_counts` turns a mismatch into an error once they are shown.
     """
-    exists = check_existing(db)
-    with tempfile.TemporaryDirectory(prefix="cqrs-legacy-") as tmp:
-        scratch = Path(tmp) / "dry-run.db"
-        if exists:
-            copy_database(db, scratch)
-        with open_store(scratch, write=True) as store:
-            result = import_into(store, loaded, allow_deletions=allow_deletions)
-            catch_up(store)
-            checks = count_checks(store.conn, loaded)
-            lagging = lagging_views(store)
-    return result, checks, lagging
+    refuse_problems(loaded, skip=skip_problems)
+    existed = check_existing(db)
+    if dry_run:
+        with tempfile.TemporaryDirectory(prefix="cqrs-legacy-") as tmp:
+            scratch = Path(tmp) / "dry-run.db"
+            if existed:
+                copy_database(db, scratch)
+            result, paused, checks, lagging, _ = _import(scratch, loaded, allow_deletions)
+        return _outcome(loaded, result, paused, checks, lagging, existed, None, dry_run=True)
+    saved = backup(db, clock=clock) if existed else None
+    try:
+        result, paused, checks, lagging, migrated = _import(db, loaded, allow_deletions)
+    except BaseException as exc:
+        if saved is not None:
+            exc.add_note(f"Backed up {db} to {saved}")
+            exc.add_note(f"The file as it was before the import is in {saved}")
+        raise
+    outcome = _outcome(loaded, result, paused, checks, lagging, existed, saved, dry_run=False)
+    return dataclasses.replace(outcome, migrated=migrated)
+
+
+def _import(
+    db: Path, loaded: LegacyImport, allow_deletions: bool
+) -> tuple[SyncResult, dict[str, str], list[Check], list[str], tuple[str, ...]]:
+    from cqrs_cli.app.sync import after_commit
+
+    with open_store(db, write=True) as store:
+        migrated = tuple(m.name for m in store.migrated)
+        result = import_into(store, loaded, allow_deletions=allow_deletions)
+        paused = after_commit(store, result)  # catches the views up
+        checks = count_checks(store.conn, loaded)
+        return result, paused, checks, lagging_views(store), migrated
+
+
+def _outcome(
+    loaded: LegacyImport,
+    result: SyncResult,
+    paused: dict[str, str],
+    checks: list[Check],
+    lagging: list[str],
+    existed: bool,
+    saved: Path | None,
+    *,
+    dry_run: bool,
+) -> LegacyOutcome:
+    summary = LegacySummary(
+        dry_run,
+        result.source,
+        None if dry_run else result.run_id,
+        None if saved is None else str(saved),
+        result.events_appended,
+        tuple(
+            ModelFigures(m, loaded.counts.get(m, 0), **dataclasses.asdict(c))
+            for m, c in result.counts.items()
+        ),
+        loaded.opportunities,
+        loaded.leads,
+        loaded.superseded,
+        tuple(loaded.filled),
+        tuple(InputProblem(p.file, p.line, p.reason, p.excerpt) for p in loaded.problems),
+        tuple(checks),
+        tuple(result.invalid),
+        tuple(result.warnings),
+    )
+    return LegacyOutcome(summary, existed, saved, deleted_total(result), paused, tuple(lagging))
 
 
 def deleted_total(result: SyncResult) -> int:

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, EXIT_USAGE, CqrsError
 from cqrs_cli.store.chain import verify_chain
 from cqrs_cli.store.current_state import live_records
 from cqrs_cli.store.log import EventLog
 
 if TYPE_CHECKING:
+    from cqrs_cli.app.sources import SourceChoice
     from cqrs_cli.sources.base import Domain, Source
     from cqrs_cli.store.files import Store
 
@@ -163,7 +165,7 @@ def file_checks(conn: sqlite3.Connection) -> list[Check]:
 
 def projection_checks(store: Store) -> list[Check]:
     """Every view at the head of the log and not paused (validate does not catch them up)."""
-    from cqrs_cli.projections.runner import status
+    from cqrs_cli.projections.readiness import status
 
     head, found = status(store)
     return [
@@ -231,3 +233,57 @@ def source_checks(conn: sqlite3.Connection, source: Source) -> list[Check]:
             )
         )
     return checks
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """`cqrs validate --format json`."""
+
+    ok: bool
+    checks: tuple[Check, ...]
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.ok]
+
+
+def validate(
+    path: Path,
+    *,
+    expected: Mapping[str, int] | None = None,
+    deep: bool = False,
+    source: SourceChoice | None = None,
+) -> Validation:
+    """The checks CI runs on the file: its integrity and its log's, the counts `expected`,
+    the invariants, every view current; with `deep`, every view against a rebuild; with a
+    `source`, the file's counts against the source's. A file SQLite cannot read is a
+    failed check (exit 3), not an error; a damaged one gets only the file checks."""
+    from cqrs_cli.store.db import StoreError
+    from cqrs_cli.store.files import open_store
+
+    try:
+        with open_store(path) as store:
+            checks = file_checks(store.conn)
+            if checks[0].ok:  # a damaged file: the rest would read garbage
+                checks += [
+                    *count_checks(store.conn, dict(expected or {})),
+                    *invariant_checks(store.conn),
+                    *projection_checks(store),
+                ]
+    except StoreError as exc:
+        if isinstance(exc.__cause__, sqlite3.DatabaseError):
+            raise CqrsError(exc.message, exit_code=EXIT_CHECK_FAILED) from exc
+        raise
+    if deep and checks[0].ok:
+        with open_store(path, write=True) as store:
+            checks += deep_checks(store)
+    if source is not None:
+        from cqrs_cli.app.sources import open_source
+
+        opened = open_source(source)
+        try:
+            with open_store(path) as store:
+                checks += source_checks(store.conn, opened)
+        finally:
+            opened.close()
+    return Validation(all(c.ok for c in checks), tuple(checks))

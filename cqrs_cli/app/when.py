@@ -13,17 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from cqrs_cli.app.answers.past import Moment
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.store.log import EventLog
 
-WHEN_HELP = (
-    "A log position (#1234), an ISO date or date-time (UTC unless it has an offset), or a"
-    " time before now (90m, 36h, 7d, 2w): the file as it stood right after the last event"
-    " recorded by then (docs/past.md)."
-)
 _RELATIVE = re.compile(r"(\d{1,9})\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -37,12 +32,13 @@ class AsOf:
     recorded_at: str | None
     current: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return {"position": self.position, "recorded_at": self.recorded_at}
+    def moment(self) -> Moment:
+        """The `as_of` of an answer."""
+        return Moment(self.position, self.recorded_at)
 
     def label(self) -> str:
         """`#P (recorded_at)` for titles and notes."""
-        return f"#{self.position}" + (f" ({self.recorded_at})" if self.recorded_at else "")
+        return self.moment().label()
 
 
 def parse_when(
@@ -77,13 +73,18 @@ def parse_when(
 
 
 def resolve(
-    log: EventLog, text: str, *, now: datetime | None = None, option: str = "--as-of"
+    log: EventLog,
+    text: str,
+    *,
+    now: datetime | None = None,
+    option: str = "--as-of",
+    head: int | None = None,
 ) -> AsOf:
     """The position WHEN stands for. Before the first event there is no answer (an
-    error); at or after the head, it is the current answer."""
+    error); at or after the head (`head`, default the log's), it is the current answer."""
     wanted = parse_when(text, now=now, option=option)
-    head = log.head()
-    position = min(wanted, head) if isinstance(wanted, int) else log.position_at(wanted)
+    head = log.head() if head is None else head
+    position = min(wanted if isinstance(wanted, int) else log.position_at(wanted), head)
     if position < 1:
         first = log.recorded_at(1)
         if first is None:

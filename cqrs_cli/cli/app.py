@@ -1,10 +1,17 @@
-"""The Typer app: global options, one-line errors, and the command list."""
+"""The Typer app: global options, one-line errors, and the command list.
+
+Commands load when they are called: `cqrs view` imports the module of `view` and builds
+that one command, not the other fifteen, so a query starts about as fast as a bare Typer
+app (benchmarks/startup.py). `--help`, the reference and shell completion load them all.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import sys
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,29 +23,33 @@ from typer.exceptions import TyperException
 
 from cqrs_cli import __version__
 from cqrs_cli.cli import examples, usage
-from cqrs_cli.cli.commands import (
-    backup,
-    changes,
-    datasette_metadata,
-    dead_letters,
-    events,
-    export,
-    history,
-    metrics,
-    migrate,
-    rebuild,
-    status,
-    sync,
-    users,
-    validate,
-    verify,
-    view,
-    webhooks,
-    whoami,
-)
 from cqrs_cli.cli.context import DB_HELP, QUIET_HELP, AppState, late_global_options
 from cqrs_cli.cli.terminal import out, say
 from cqrs_cli.domain.errors import EXIT_ERROR, CqrsError
+
+# Command name → (module in cqrs_cli.cli.commands, its function, or its Typer for a group),
+# in the order `cqrs --help` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("verify", "run"),
+    "backup": ("backup", "run"),
+    "events": ("events", "run"),
+    "sync": ("sync", "run"),
+    "export": ("export", "run"),
+    "view": ("view", "run"),
+    "whoami-can-see": ("whoami", "run"),
+    "metrics": ("metrics", "run"),
+    "users": ("users", "run"),
+    "history": ("history", "run"),
+    "changes": ("changes", "run"),
+    "status": ("status", "run"),
+    "rebuild": ("rebuild", "run"),
+    "dead-letters": ("dead_letters", "run"),
+    "validate": ("validate", "run"),
+    "datasette-metadata": ("datasette_metadata", "run"),
+    # Groups of commands, listed after the commands as Typer lists them.
+    "migrate": ("migrate", "app"),
+    "webhooks": ("webhooks", "app"),
+}
 
 
 def _fail(message: str, code: int) -> None:
@@ -68,15 +79,60 @@ def _prepare(command: Command, path: str) -> None:
         _prepare(sub, f"{path} {name}")
 
 
+def _load(name: str) -> Command:
+    """The click command `name`, built from its module (imported now)."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(f"cqrs_cli.cli.commands.{module}"), attribute)
+    # Built as the root would build it: inside a Typer without completion options of its own.
+    holder = typer.Typer(add_completion=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+        group = typer.main.get_command(holder)
+        command: Command = getattr(group, "commands")[name]  # noqa: B009 - a click Group
+    else:
+        holder.command(name)(target)
+        command = typer.main.get_command(holder)
+    _prepare(command, name)
+    return command
+
+
+class _Commands(MutableMapping[str, Command]):
+    """The group's commands, each built the first time it is asked for."""
+
+    def __init__(self, load: Callable[[str], Command]) -> None:
+        self._load = load
+        self._built: dict[str, Command] = {}
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = self._load(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (name for name in self._built if name not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._built))
+
+
 class _Group(TyperGroup):
     """Turns every error into one `Error: ...` line on stderr (traceback with CQRS_DEBUG=1),
-    usage errors too; lets every command take the global `--db` and `--quiet` as well."""
+    usage errors too; lets every command take the global `--db` and `--quiet` as well;
+    builds each command only when it is asked for."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.epilog = examples.epilog("")
-        for name, command in self.commands.items():
-            _prepare(command, name)
+        self.commands = _Commands(_load)
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
@@ -150,26 +206,6 @@ def root(
 ) -> None:
     """cqrs: ask one SQLite file what Odoo's CRM holds and who can see it."""
     ctx.obj = AppState(db=db, quiet=quiet)
-
-
-app.add_typer(migrate.app, name="migrate")
-app.command("verify")(verify.run)
-app.command("backup")(backup.run)
-app.command("events")(events.run)
-app.command("sync")(sync.run)
-app.command("export")(export.run)
-app.command("view")(view.run)
-app.command("whoami-can-see")(whoami.run)
-app.command("metrics")(metrics.run)
-app.command("users")(users.run)
-app.command("history")(history.run)
-app.command("changes")(changes.run)
-app.command("status")(status.run)
-app.command("rebuild")(rebuild.run)
-app.command("dead-letters")(dead_letters.run)
-app.add_typer(webhooks.app, name="webhooks")
-app.command("validate")(validate.run)
-app.command("datasette-metadata")(datasette_metadata.run)
 
 
 def main() -> None:

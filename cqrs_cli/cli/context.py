@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.terminal import say
-from cqrs_cli.store.files import Store, open_store
 
+# The store and the application layer load when a command runs, not when the CLI starts.
 if TYPE_CHECKING:
     from typer._click.core import Parameter
+
+    from cqrs_cli.app.read_model import ReadModel
+    from cqrs_cli.store.files import Store
 
 DB_HELP = "The SQLite file."
 QUIET_HELP = "No messages or progress on stderr."
@@ -42,13 +45,56 @@ def info(ctx: typer.Context, message: str) -> None:
         say(message)
 
 
+AS_HELP = (
+    "The user: Odoo id or exact login; else an exact name or the start of a login, else the"
+    " start of a name, when only one user fits (see docs/access.md)."
+)
+
+
 def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = None) -> Store:
+    from cqrs_cli.store.files import open_store
+
     st = state(ctx)
     store = open_store(st.db, write=write, create=create)
-    if store.migrated:
-        names = ", ".join(m.name for m in store.migrated)
-        info(ctx, f"Prepared {st.db}: applied {names}")
+    _prepared(ctx, [m.name for m in store.migrated])
     return store
+
+
+def read_model(ctx: typer.Context, *, migrate: bool = True, as_of: str | None = None) -> ReadModel:
+    """The read model over the file (see `open_read_model`); with `migrate` False, a file
+    at an older schema is refused rather than migrated, as by a plain reader. With
+    `as_of` (a WHEN), the model of the past (`ReadModel.as_of`), said in a note."""
+    from cqrs_cli.app.read_model import open_read_model
+
+    model = open_read_model(state(ctx).db, migrate=migrate)
+    _prepared(ctx, model.migrated)
+    if as_of is None:
+        return model
+    try:
+        past = model.as_of(as_of, owns=True)
+    except BaseException:
+        model.close()
+        raise
+    assert past.at is not None
+    info(ctx, f"As of {past.at.label()}" + (" (now)" if past.at.current else ""))
+    return past
+
+
+def as_of_title(model: ReadModel, title: str) -> str:
+    """A table's title, with the position its answer is as of."""
+    return title if model.at is None else f"{title}, as of {model.at.label()}"
+
+
+WHEN_HELP = (
+    "A log position (#1234), an ISO date or date-time (UTC unless it has an offset), or a"
+    " time before now (90m, 36h, 7d, 2w): the file as it stood right after the last event"
+    " recorded by then (docs/past.md)."
+)
+
+
+def _prepared(ctx: typer.Context, names: Sequence[str]) -> None:
+    if names:
+        info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(names)}")
 
 
 FORMAT_HELP = "Output format: table, json, csv or any tabulate format (github, plain, ...)."

@@ -7,7 +7,6 @@ environment does not count as a chosen source when the user asks for `--demo`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +15,7 @@ import typer
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 if TYPE_CHECKING:
-    from cqrs_cli.sources.base import Source
+    from cqrs_cli.app.sources import OdooLogin, SourceChoice
 
 Url = Annotated[
     str | None, typer.Option("--url", help="Odoo URL, e.g. https://crm.example.com (env ODOO_URL).")
@@ -36,17 +35,6 @@ Timeout = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class OdooLogin:
-    url: str
-    database: str
-    user: str
-    password: str = ""
-
-    def __repr__(self) -> str:  # keeps the password out of any traceback or debug print
-        return f"OdooLogin(url={self.url!r}, database={self.database!r}, user={self.user!r})"
-
-
 def odoo_login(
     url: str | None, database: str | None, user: str | None, password: str | None
 ) -> OdooLogin | None:
@@ -62,11 +50,13 @@ def odoo_login(
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise CqrsError(f"missing {', '.join(missing)} for {url}", exit_code=EXIT_USAGE)
+    from cqrs_cli.app.sources import OdooLogin
+
     db, login, secret = (str(v) for v in values.values())
     return OdooLogin(url, db, login, secret)
 
 
-def pick_source(
+def source_choice(
     demo: bool,
     from_file: Path | None,
     url: str | None,
@@ -74,34 +64,12 @@ def pick_source(
     user: str | None,
     password: str | None,
     timeout: float,
-) -> Source:
+) -> SourceChoice:
     """Exactly one source: --demo, --from-file or an Odoo connection (options or env)."""
-    explicit = [
-        name
-        for name, on in (
-            ("--demo", demo),
-            ("--from-file", from_file is not None),
-            ("--url", url is not None),
-        )
-        if on
-    ]
-    if len(explicit) > 1:
-        raise CqrsError(f"choose one source, not {' and '.join(explicit)}", exit_code=EXIT_USAGE)
-    if demo:
-        from cqrs_cli.sources.snapshot import demo_source
+    from cqrs_cli.app.sources import choose_source
 
-        return demo_source()
-    if from_file is not None:
-        from cqrs_cli.sources.snapshot import SnapshotSource
-
-        return SnapshotSource.from_file(from_file)
-    login = odoo_login(url, database, user, password)
-    if login is None:
-        raise CqrsError(
-            "no source: use --demo, --from-file PATH or --url (or ODOO_URL) with "
-            "--database, --user and --password",
-            exit_code=EXIT_USAGE,
-        )
-    from cqrs_cli.sources.odoo import OdooSource
-
-    return OdooSource(login.url, login.database, login.user, login.password, timeout=timeout)
+    # The environment's Odoo is only looked at when no other source was asked for.
+    odoo = None if demo or from_file is not None else odoo_login(url, database, user, password)
+    return choose_source(
+        demo=demo, from_file=from_file, odoo=odoo, odoo_asked=url is not None, timeout=timeout
+    )

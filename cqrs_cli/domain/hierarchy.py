@@ -11,17 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The access a user gets from their groups (domain/access.py), named here too.
+from cqrs_cli.domain.access import ADMINISTRATOR as ADMINISTRATOR
+from cqrs_cli.domain.access import ALL_DOCUMENTS as ALL_DOCUMENTS
+from cqrs_cli.domain.access import NO_ACCESS as NO_ACCESS
+from cqrs_cli.domain.access import OWN_DOCUMENTS as OWN_DOCUMENTS
+
 Record = Mapping[str, Any]
 
 SALESMAN = "sales_team.group_sale_salesman"
 ALL_LEADS = "sales_team.group_sale_salesman_all_leads"
 SALE_MANAGER = "sales_team.group_sale_manager"
-
-# The access a user gets from their groups, strongest first (docs/access.md).
-ADMINISTRATOR = "administrator"
-ALL_DOCUMENTS = "all_documents"
-OWN_DOCUMENTS = "own_documents"
-NO_ACCESS = "none"
 
 
 def access_of(user: Record) -> str:

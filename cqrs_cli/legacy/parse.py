@@ -27,13 +27,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from cqrs_cli.domain.errors import CqrsError
+from cqrs_cli.domain.groups import (
+    ALL_LEADS,
+    GROUPS_MODEL,
+    SALE_MANAGER,
+    SALESMAN,
+    SYSTEM,
+    known_groups,
+)
 from cqrs_cli.domain.records import RECORD_BY_MODEL
 from cqrs_cli.legacy.extjson import Document, Problem, excerpt, odoo_datetime, read_documents
 
 Record = dict[str, Any]
 Snapshot = dict[str, list[Record]]
 
-GROUPS_MODEL = "res.groups"
 XMLID_MODEL = "ir.model.data"
 MODELS: tuple[str, ...] = (*RECORD_BY_MODEL, GROUPS_MODEL, XMLID_MODEL)
 
@@ -57,10 +64,6 @@ _ENTITIES: dict[str, str] = {
 # Odoo models the old app may have named directly, beyond the ones we import.
 _MODEL_ALIASES = {"hr.employee.public": "hr.employee"}
 
-SALESMAN = "sales_team.group_sale_salesman"
-ALL_LEADS = "sales_team.group_sale_salesman_all_leads"
-SALE_MANAGER = "sales_team.group_sale_manager"
-SYSTEM = "base.group_system"
 INTERNAL = "base.group_user"
 # Odoo stores implied groups in groups_id too: every internal user is in
 # base.group_user, a sales administrator also in "all documents" and "own documents".
@@ -618,10 +621,11 @@ def _next_id(records: list[Record]) -> int:
 
 
 def _check_groups_resolvable(snapshot: Snapshot, problems: list[Problem]) -> None:
-    """Internal users whose sales rights cannot be known would silently see nothing."""
-    named = {
-        int(r["res_id"]) for r in snapshot.get(XMLID_MODEL, []) if r.get("model") == GROUPS_MODEL
-    }
+    """Internal users whose sales rights cannot be known would silently see nothing.
+
+    Known as the sync will know them (`known_groups`): by the ir.model.data rows when they
+    name the sales groups, else by the res.groups names."""
+    named = known_groups(snapshot.get(XMLID_MODEL, []), snapshot.get(GROUPS_MODEL, []))
     for user in snapshot.get("res.users", []):
         if user.get("share") is not False or user["id"] == 1:
             continue

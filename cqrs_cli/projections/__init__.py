@@ -1,26 +1,12 @@
-"""The read side: projections that turn the event log into queryable views."""
+"""The read side: projections that turn the event log into queryable views.
+
+The package itself loads no projection: a query needs only the names and versions of the
+views (`catalog.py`), their read API (`reads.py`) and where they stand (`readiness.py`);
+`registry.py` has the classes that build them.
+"""
 
 from __future__ import annotations
 
-from cqrs_cli.projections.access_matrix import AccessMatrix
-from cqrs_cli.projections.base import Projection
-from cqrs_cli.projections.metrics import DashboardMetrics
-from cqrs_cli.projections.opportunity_versions import OpportunityVersions
-from cqrs_cli.projections.opportunity_view import OpportunityView
-from cqrs_cli.projections.user_profiles import UserProfiles
+from cqrs_cli.projections.catalog import NAMES
 
-PROJECTION_TYPES: tuple[type[Projection], ...] = (
-    UserProfiles,
-    OpportunityView,
-    AccessMatrix,
-    DashboardMetrics,
-    OpportunityVersions,
-)
-NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTION_TYPES)
-
-
-def make(name: str, *, suffix: str = "") -> Projection:
-    for kind in PROJECTION_TYPES:
-        if kind.name == name:
-            return kind(suffix=suffix)
-    raise KeyError(name)
+__all__ = ["NAMES"]

@@ -21,6 +21,7 @@ import sqlite3
 from typing import Any, ClassVar
 
 from cqrs_cli.domain import hierarchy
+from cqrs_cli.projections import reads
 from cqrs_cli.projections.base import Index, Mirror, dumps
 from cqrs_cli.projections.org import (
     OpportunityProjection,
@@ -36,9 +37,6 @@ _NONE: Header = ("", 0, "", "")  # the header of a user who is not there
 
 class AccessMatrix(OpportunityProjection):
     name = "user_access_matrix"
-    # 2: only a user's own employee stands for them, Settings is no sales access.
-    # 3: rows kept exact by the writer (no dirty flag, no computed_at, no TTL).
-    version = 3
     mirror_table = "uam_records"
     tables: ClassVar[dict[str, str]] = {
         "user_access_matrix": """(
@@ -176,7 +174,7 @@ class AccessMatrix(OpportunityProjection):
         """
         header, opps = self.t("user_access_matrix"), self.t("uam_opportunities")
         subs, rows = self.t("uam_subordinates"), self.t("user_access_rows")
-        where = f"h.access = '{hierarchy.OWN_DOCUMENTS}' AND {_COMPANY_SQL}"
+        where = f"h.access = '{hierarchy.OWN_DOCUMENTS}' AND {reads.COMPANY_SQL}"
         if scope is not None:
             where += f" AND {scope}"
         conn.execute(
@@ -196,61 +194,6 @@ class AccessMatrix(OpportunityProjection):
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _via_sql(self) -> str:
-        return _VIA_SQL.format(header=self.t("user_access_matrix"), subs=self.t("uam_subordinates"))
-
     def visible_sql(self, conn: sqlite3.Connection, user_id: int) -> tuple[str, dict[str, Any]]:
-        """A query giving (opportunity_id, reason, via, partner_id) of what `user_id` sees,
-        ordered by opportunity_id, and its parameters.
-
-        Read-only and exact as of the view's checkpoint: salespeople's rows are stored,
-        administrators and all-documents users are answered from the opportunity table.
-        An unknown user sees nothing.
-        """
-        row = conn.execute(
-            f"SELECT access, company_ids FROM {self.t('user_access_matrix')} WHERE user_id = ?",
-            (user_id,),
-        ).fetchone()
-        access = row[0] if row else hierarchy.NO_ACCESS
-        params: dict[str, Any] = {"u": user_id, "companies": row[1] if row else "[]"}
-        opps = self.t("uam_opportunities")
-        if access == hierarchy.OWN_DOCUMENTS:
-            return (
-                "SELECT r.opportunity_id AS opportunity_id, r.reason AS reason, r.via AS via,"
-                f" r.partner_id AS partner_id FROM {self.t('user_access_rows')} r"
-                " WHERE r.user_id = :u",
-                params,
-            )
-        if access in (hierarchy.ADMINISTRATOR, hierarchy.ALL_DOCUMENTS):
-            params["fallback"] = access
-            subs = f"SELECT sub_id FROM {self.t('uam_subordinates')} WHERE user_id = :u"
-            reason = (
-                "CASE WHEN o.user_id = :u THEN 'own' "
-                f"WHEN o.user_id IN ({subs}) THEN 'subordinate' "
-                "WHEN o.user_id IS NULL THEN 'unassigned' ELSE :fallback END"
-            )
-            return (
-                f"SELECT o.id AS opportunity_id, {reason} AS reason, "
-                f"{self._via_sql()} AS via, o.partner_id AS partner_id "
-                f"FROM {opps} o WHERE {_USER_COMPANY_SQL} ORDER BY o.id",
-                params,
-            )
-        return (
-            "SELECT NULL AS opportunity_id, NULL AS reason, NULL AS via, NULL AS partner_id"
-            " WHERE 0",
-            params,
-        )
-
-
-_VIA_SQL = (
-    "CASE WHEN o.user_id IS NOT NULL AND o.user_id != :u AND o.user_id IN "
-    "(SELECT sub_id FROM {subs} WHERE user_id = :u) "
-    "THEN (SELECT login FROM {header} h WHERE h.user_id = o.user_id) END"
-)
-# The company rule of docs/access.md: the opportunity's company is one of the user's, or unset.
-_COMPANY_SQL = (
-    "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(h.company_ids)))"
-)
-_USER_COMPANY_SQL = (
-    "(o.company_id IS NULL OR o.company_id IN (SELECT value FROM json_each(:companies)))"
-)
+        """What `user_id` sees in this projection's tables: see `reads.visible_sql`."""
+        return reads.visible_sql(conn, user_id, suffix=self.suffix)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from cqrs_cli.projections.catalog import VERSIONS
 from cqrs_cli.store.log import RecordedEvent
 
 Handler = Callable[[Any, RecordedEvent], None]
@@ -38,9 +39,17 @@ class Index:
     columns: str
 
 
+class _CatalogVersion:
+    """A projection's version, read from `catalog.py` each time it is asked for: the one
+    place it is kept, which a query reads without loading the projections' code."""
+
+    def __get__(self, instance: object, owner: type[Projection]) -> int:
+        return VERSIONS[owner.name]
+
+
 class Projection:
     name: ClassVar[str]
-    version: ClassVar[int]
+    version = _CatalogVersion()
     # base table name -> column definitions, e.g. "(id INTEGER PRIMARY KEY, ...)"
     tables: ClassVar[dict[str, str]]
     indexes: ClassVar[tuple[Index, ...]] = ()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.base import Projection
+from cqrs_cli.projections.registry import make
 from cqrs_cli.projections.runner import (
     catch_up,
     drop_scratch,

@@ -12,13 +12,13 @@ the end of its replay.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import orjson
 
+from cqrs_cli.projections import reads
 from cqrs_cli.projections.base import Index, Mirror, dumps
 from cqrs_cli.projections.figures import OwnerSums, Tally, add_up
 from cqrs_cli.projections.org import (
@@ -35,9 +35,6 @@ _ROW = "user_id, active, stage_id, expected_revenue, probability"
 
 class DashboardMetrics(OpportunityProjection):
     name = "dashboard_metrics"
-    # 2: only a user's own employee stands for them (docs/access.md).
-    # 3: rows kept exact by the writer (no dirty flag, no TTL), owners' exact sums.
-    version = 3
     mirrored = ("res.users", "hr.employee", "crm.stage")
     mirror_table = "dm_records"
     tables: ClassVar[dict[str, str]] = {
@@ -258,15 +255,9 @@ class DashboardMetrics(OpportunityProjection):
     # -- reading -----------------------------------------------------------------------------
 
     def read(self, conn: sqlite3.Connection, user_id: int) -> tuple[Any, Any] | None:
-        """(own, team) figures of `user_id` as stored, exact as of the view's checkpoint;
-        team is None for a user with no subordinates, the whole is None for an unknown
-        user. Read-only."""
-        row = conn.execute(
-            f"SELECT own, team FROM {self.t('dashboard_metrics')} WHERE user_id = ?", (user_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        return json.loads(row[0]) if row[0] else None, json.loads(row[1]) if row[1] else None
+        """(own, team) figures of `user_id` in this projection's tables: see
+        `reads.metrics`."""
+        return reads.metrics(conn, user_id, suffix=self.suffix)
 
 
 _COLUMNS = ("user_id", "active", "stage_id", "expected_revenue", "probability")

@@ -27,7 +27,6 @@ from cqrs_cli.store.log import RecordedEvent
 
 class OpportunityVersions(Projection):
     name = "opportunity_versions"
-    version = 1
     tables: ClassVar[dict[str, str]] = {
         "opportunity_versions": """(
             position INTEGER PRIMARY KEY, id INTEGER NOT NULL, user_id INTEGER,

@@ -51,7 +51,6 @@ def _upsert(table: str) -> str:
 
 class OpportunityView(OpportunityProjection):
     name = "opportunity_view"
-    version = 2  # 2: only a user's own employee stands for them (docs/access.md)
     mirrored = ("res.users", "hr.employee", "crm.stage", "res.partner", "crm.team")
     mirror_table = "ov_records"
     tables: ClassVar[dict[str, str]] = {

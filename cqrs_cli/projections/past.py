@@ -31,8 +31,8 @@ from typing import Any
 
 from cqrs_cli.domain import hierarchy
 from cqrs_cli.domain.event_types import ENTITY_BY_MODEL, event_type, types_of
-from cqrs_cli.projections import make
 from cqrs_cli.projections.opportunity_versions import OpportunityVersions
+from cqrs_cli.projections.registry import make
 from cqrs_cli.store.log import EventLog, RecordedEvent
 
 ORG_MODELS = ("res.users", "hr.employee", "crm.team", "crm.team.member", "crm.stage")
@@ -111,6 +111,7 @@ class PastViews:
     tables have the live views' names, so the same read code answers over it."""
 
     def __init__(self, names: Sequence[str], events: Iterable[RecordedEvent]) -> None:
+        self.names = tuple(names)
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         fed = list(events)
         self.conn.execute("BEGIN")

@@ -12,15 +12,21 @@ import gc
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from cqrs_cli.domain.errors import CqrsError
-from cqrs_cli.projections import NAMES, make
+from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.base import Projection
+from cqrs_cli.projections.readiness import BEHIND, state_of
+
+# Where the views stand is read by `readiness.py`; these stay importable from here.
+from cqrs_cli.projections.readiness import require_current as require_current
+from cqrs_cli.projections.readiness import status as status
+from cqrs_cli.projections.registry import make
 from cqrs_cli.store.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cqrs_cli.store.db import roomy_cache
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.locks import hold, holder
 from cqrs_cli.store.log import RecordedEvent
@@ -29,7 +35,6 @@ BATCH = 5000
 # A rebuild commits less often: each commit writes every page the batch touched to the
 # WAL, and a 10k batch touches nearly the same pages as a 5k one.
 REBUILD_BATCH = 10_000
-CACHE_KB = 32_768
 # Scratch tables are `<table>__rebuild_<run>`: private to one rebuild (or deep validation),
 # so two runs never write into each other's copy. Only one runs at a time anyway: they
 # hold the REBUILD_LOCK on the file, and record their suffix in it, so whoever finds
@@ -37,76 +42,11 @@ CACHE_KB = 32_768
 SCRATCH = "__rebuild"
 REBUILD_LOCK = "rebuild"
 
-CURRENT, BEHIND, PAUSED, REBUILD_NEEDED = "current", "behind", "paused", "rebuild_needed"
-# The checkpoint is past the newest event: the log lost events the view still shows.
-BEYOND_HEAD = "beyond_head"
-
-
-@dataclass
-class ProjectionStatus:
-    name: str
-    version: int
-    position: int
-    lag: int
-    state: str
-    error: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "position": self.position,
-            "lag": self.lag,
-            "state": self.state,
-            "error": self.error,
-        }
-
 
 @dataclass
 class CatchUpReport:
     applied: dict[str, int] = field(default_factory=dict)  # events applied per projection
     paused: dict[str, str] = field(default_factory=dict)  # projection -> error
-
-
-class ProjectionNotReady(CqrsError):
-    """A query needs a view that is paused or needs a rebuild."""
-
-
-def state_of(cp: Checkpoint, version: int, head: int) -> str:
-    if cp.position > head:
-        return BEYOND_HEAD
-    if cp.version is not None and cp.version != version:
-        return REBUILD_NEEDED
-    if cp.status == "paused":
-        return PAUSED
-    return CURRENT if cp.position >= head else BEHIND
-
-
-def status(store: Store, names: Sequence[str] = NAMES) -> tuple[int, list[ProjectionStatus]]:
-    head = store.log.head()
-    out = []
-    for name in names:
-        version = make(name).version
-        cp = load_checkpoint(store.conn, name)
-        error = cp.error
-        if cp.version is not None and cp.version != version:
-            error = f"stored view is version {cp.version}, this cqrs builds version {version}"
-        if cp.position > head:
-            error = (
-                f"checkpoint at position {cp.position} is beyond the head {head} of the log: "
-                "events were removed (see `cqrs verify`)"
-            )
-        out.append(
-            ProjectionStatus(
-                name,
-                version,
-                cp.position,
-                max(head - cp.position, 0),
-                state_of(cp, version, head),
-                error,
-            )
-        )
-    return head, out
 
 
 def _ensure_tables(conn: sqlite3.Connection, projection: Projection) -> None:
@@ -230,14 +170,6 @@ def catch_up(
     return runner.report
 
 
-def roomy_cache(conn: sqlite3.Connection) -> None:
-    """A page cache that holds a large view (a setting of the connection, not a write)."""
-    # A replay touches the view tables all over, and so does a query joining 2,000 access
-    # rows to their opportunities; SQLite's default 2 MB page cache makes both re-read
-    # pages from the OS. 32 MB keeps a 100k-opportunity view hot.
-    conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
-
-
 def _replay(
     store: Store,
     after: int,
@@ -253,27 +185,6 @@ def _replay(
         if progress:
             progress(len(page))
     return count
-
-
-def require_current(store: Store, names: Iterable[str]) -> None:
-    """Raise when a view a query needs is paused or needs a rebuild.
-
-    Call it right after `catch_up`: a view found behind here only means a writer appended
-    since, and the answer is as of the head the catch-up saw.
-    """
-    _, statuses = status(store, list(names))
-    for st in statuses:
-        if st.state == BEYOND_HEAD:
-            raise ProjectionNotReady(
-                f"view {st.name} shows events the log no longer holds: its checkpoint is "
-                f"beyond the head of the log; restore a backup, or run `cqrs rebuild --all` "
-                "to show only what the log still holds (`cqrs verify` says more)"
-            )
-        if st.state in (PAUSED, REBUILD_NEEDED):
-            what = "is paused" if st.state == PAUSED else "needs a rebuild"
-            raise ProjectionNotReady(
-                f"view {st.name} {what} ({st.error}); run `cqrs rebuild --projection {st.name}`"
-            )
 
 
 def resume(store: Store, name: str) -> None:

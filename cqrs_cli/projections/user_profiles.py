@@ -35,7 +35,6 @@ COLUMNS = (
 
 class UserProfiles(OrgProjection):
     name = "user_profiles"
-    version = 2  # 2: only a user's own employee stands for them, Settings is no sales access
     mirrored = ("res.users", "hr.employee", "crm.team", "crm.team.member")
     mirror_table = "up_records"
     tables: ClassVar[dict[str, str]] = {

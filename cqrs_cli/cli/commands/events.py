@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cqrs_cli.cli.commands.numbers import number_option
-from cqrs_cli.cli.context import FORMAT_HELP, open_for
-from cqrs_cli.cli.output import check_format, emit_rows
-from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
-from cqrs_cli.store.log import RecordedEvent
+from cqrs_cli.cli.context import FORMAT_HELP, read_model
+
+if TYPE_CHECKING:
+    from cqrs_cli.app.answers.log import Event
 
 COLUMNS = ["position", "type", "stream_type", "stream_id", "version", "recorded_at"]
 
 
-def _item(e: RecordedEvent) -> dict[str, Any]:
+def _row(e: Event) -> dict[str, Any]:
     return {
         "position": e.position,
-        "event_id": e.event_id,
+        "type": e.type,
         "stream_type": e.stream_type,
         "stream_id": e.stream_id,
         "version": e.version,
-        "type": e.type,
-        "schema_version": e.schema_version,
-        "data": e.data,
-        "metadata": e.metadata,
         "recorded_at": e.recorded_at,
     }
 
@@ -57,21 +53,18 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
 ) -> None:
     """List events, oldest first (or --newest first)."""
-    check_format(fmt)
-    with open_for(ctx) as store:
-        if stream is not None:
-            stream_type, sep, stream_id = stream.rpartition(":")
-            if not sep or not stream_type or not stream_id:
-                raise CqrsError(f"--stream must be MODEL:ID, got {stream!r}", exit_code=EXIT_USAGE)
-            found = [
-                e
-                for e in store.log.read_stream(stream_type, stream_id, backwards=newest)
-                if e.position > after and (not types or e.type in types)
-            ]
-            items = found[:limit] if limit is not None else found
-        else:
-            items = list(
-                store.log.read_all(after, limit=limit, types=types or None, backwards=newest)
-            )
-    rows = [_item(e) for e in items]
-    emit_rows(rows, COLUMNS, fmt, title="events")
+    from cqrs_cli.app.answers.log import EventQuery
+    from cqrs_cli.cli import output
+
+    output.check_format(fmt)
+    query = EventQuery(stream, tuple(types or ()), after, limit, newest)
+    with read_model(ctx, migrate=False) as model, model.stream_events(query) as found:
+        # JSON and CSV are written as the events come; a table needs them all first.
+        if fmt == "json":
+            output.stream_json(found)
+            return
+        if fmt == "csv":
+            output.emit_csv(map(_row, found), COLUMNS)
+            return
+        rows = [_row(e) for e in found]
+    output.emit_rows(rows, COLUMNS, fmt, title="events")

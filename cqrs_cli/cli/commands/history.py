@@ -6,12 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cqrs_cli.app.history import find, history
-from cqrs_cli.cli.commands.reading import open_current
-from cqrs_cli.cli.context import FORMAT_HELP
-from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import FORMAT_HELP, read_model
 
-VIEWS = ("opportunity_view",)  # the names `OPPORTUNITY` is looked up among
 COLUMNS = ["position", "recorded_at", "write_date", "change", "field", "old", "new"]
 
 
@@ -19,6 +15,8 @@ def shown_value(value: Any) -> Any:
     """A value of a field as a person reads it: a reference by its name (or #id)."""
     if isinstance(value, dict) and "id" in value:
         return value.get("name") or value.get("login") or f"#{value['id']}"
+    if hasattr(value, "id"):  # a salesperson or an account of `view`'s items
+        return getattr(value, "name", None) or getattr(value, "login", None) or f"#{value.id}"
     return value
 
 
@@ -37,16 +35,23 @@ def run(
     """The timeline of one opportunity, oldest first: created, each change of its fields
     (stage, salesperson, account, team by the names they had then), archived (lost),
     won, deleted; with Odoo's write_date and the log position and time of each."""
+    from cqrs_cli.cli.output import check_format, emit_rows
+
     check_format(fmt)
-    with open_current(ctx, VIEWS) as store:
-        found = history(store, find(store, opportunity))
+    with read_model(ctx) as model:
+        found = model.history(opportunity)
     rows: list[dict[str, Any]] = []
-    for entry in found["entries"]:
-        head = {k: entry[k] for k in ("position", "recorded_at", "write_date", "change")}
+    for entry in found.entries:
+        head = {
+            "position": entry.position,
+            "recorded_at": entry.recorded_at,
+            "write_date": entry.write_date,
+            "change": entry.change,
+        }
         changed = [
             (field, values)
-            for field, values in entry["fields"].items()
-            if entry["change"] != "created" or values["new"] is not None
+            for field, values in entry.fields.items()
+            if entry.change != "created" or values["new"] is not None
         ]
         if not changed:
             rows.append(head)
@@ -61,11 +66,11 @@ def run(
                     "new": shown_value(values["new"]),
                 }
             )
-    opp = found["opportunity"]
+    opp = found.opportunity
     emit_rows(
         rows,
         COLUMNS,
         fmt,
-        title=f"History of opportunity {opp['id']}: {opp['name']}",
+        title=f"History of opportunity {opp.id}: {opp.name}",
         json_value=found,
     )

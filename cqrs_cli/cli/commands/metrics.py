@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.app.queries import metrics_of
-from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person
-from cqrs_cli.cli.context import FORMAT_HELP
-from cqrs_cli.cli.output import check_format, emit_json, emit_rows
-from cqrs_cli.cli.terminal import console, text
+from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, as_of_title, read_model
 
-VIEWS = ("user_profiles", "dashboard_metrics")
+if TYPE_CHECKING:
+    from cqrs_cli.app.answers.metrics import Metrics
+
 FIGURES = ("pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities")
 BAR_WIDTH = 30
 
@@ -21,39 +19,46 @@ def run(
     ctx: typer.Context,
     as_user: Annotated[str, typer.Option("--as", help=AS_HELP)],
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """Pipeline value, weighted pipeline, won revenue and open count: own and team."""
+    from cqrs_cli.cli.output import check_format, emit_json, emit_rows
+
     check_format(fmt)
-    with open_current(ctx, VIEWS) as store:
-        user = person(store, as_user)
-        own, team = metrics_of(store, user["id"])
-    value = {"user": user, "own": own, "team": team}
+    with read_model(ctx, as_of=as_of) as model:
+        found = model.metrics(as_user)
     if fmt == "json":
-        emit_json(value)
+        emit_json(found)
     elif fmt == "table":
-        _draw(value)
+        _draw(found, as_of_title(model, found.user.login))
     else:
         rows = [
-            {"scope": scope, **{k: figs[k] for k in FIGURES}}
-            for scope, figs in (("own", own), ("team", team))
+            {"scope": scope, **{k: figs[k] for k in FIGURES}}  # type: ignore[literal-required]
+            for scope, figs in (("own", found.own), ("team", found.team))
             if figs is not None
         ]
         emit_rows(rows, ["scope", *FIGURES], fmt)
 
 
-def _draw(value: dict[str, Any]) -> None:
+def _draw(found: Metrics, who: str) -> None:
     from rich.table import Table
 
+    from cqrs_cli.cli.terminal import console, text
+
     screen = console()
-    for scope in ("own", "team"):
-        figs = value[scope]
+    for scope, figs in (("own", found.own), ("team", found.team)):
         if figs is None:
             continue
-        summary = Table(title=text(f"{value['user']['login']}: {scope}", "table.title"))
+        summary = Table(title=text(f"{who}: {scope}", "table.title"))
         for key in FIGURES:
             summary.add_column(key)
         summary.add_row(
-            *(f"{figs[k]:,.2f}" if isinstance(figs[k], float) else str(figs[k]) for k in FIGURES)
+            *(
+                f"{value:,.2f}" if isinstance(value, float) else str(value)
+                for value in (figs[k] for k in FIGURES)  # type: ignore[literal-required]
+            )
         )
         screen.print(summary)
         top = max((row["value"] for row in figs["by_stage"]), default=0.0) or 1.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,9 +27,7 @@ from cqrs_cli.store.migrations import LATEST, check_not_newer, status
 
 # The legacy importer (pydantic, the sync engine) loads only when `migrate legacy` runs.
 if TYPE_CHECKING:
-    from cqrs_cli.app.validation import Check
-    from cqrs_cli.legacy.parse import LegacyImport
-    from cqrs_cli.sync import SyncResult
+    from cqrs_cli.app.legacy_import import LegacyOutcome
 
 app = typer.Typer(help="Create or upgrade the file's schema.")
 
@@ -122,8 +120,7 @@ def legacy(
     their users and opportunities against the input (exit 3 when they differ). Any
     problem in the input aborts, unless --skip-problems. Importing again adds nothing.
     """
-    from cqrs_cli.app import legacy_import as li
-    from cqrs_cli.cli.commands.sync import after_sync
+    from cqrs_cli.app.legacy_import import import_legacy, require_counts
     from cqrs_cli.legacy.parse import load_legacy
 
     fmt = check_summary_format(fmt)
@@ -132,93 +129,76 @@ def legacy(
     # Listed even with --quiet: each one is data that is not imported as it stands.
     for problem in loaded.problems:
         say(f"Problem: {problem}")
-    li.refuse_problems(loaded, skip=skip_problems)
-    backup: Path | None = None
+    try:
+        outcome = import_legacy(
+            db,
+            loaded,
+            dry_run=dry_run,
+            skip_problems=skip_problems,
+            allow_deletions=allow_deletions,
+        )
+    except BaseException as exc:
+        for note in getattr(exc, "__notes__", ()):  # where the file as it was is kept
+            info(ctx, note)
+        raise
     if dry_run:
-        result, checks, lagging = li.dry_run(db, loaded, allow_deletions=allow_deletions)
         info(ctx, f"Dry run: {db} was not written.")
+    elif outcome.backup is not None:
+        info(ctx, f"Backed up {db} to {outcome.backup}")
     else:
-        if li.check_existing(db):
-            backup = li.backup(db)
-            info(ctx, f"Backed up {db} to {backup}")
-        else:
-            info(ctx, f"No backup: {db} does not exist yet (it is created).")
-        try:
-            with open_for(ctx, write=True) as store:
-                result = li.import_into(store, loaded, allow_deletions=allow_deletions)
-                after_sync(ctx, store, result)  # catches the views up
-                checks = li.count_checks(store.conn, loaded)
-                lagging = li.lagging_views(store)
-        except BaseException:
-            if backup is not None:
-                info(ctx, f"The file as it was before the import is in {backup}")
-            raise
-    _report(ctx, loaded, result, checks, backup, dry_run, fmt)
-    for view in lagging:
+        info(ctx, f"No backup: {db} does not exist yet (it is created).")
+    if outcome.migrated:
+        info(ctx, f"Prepared {db}: applied {', '.join(outcome.migrated)}")
+    for name, error in outcome.paused.items():
+        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
+    _report(ctx, outcome, fmt)
+    for view in outcome.lagging:
         info(ctx, f"Warning: {view} (see `cqrs status`)")
-    li.require_counts(checks)
+    require_counts(list(outcome.checks))
 
 
-def _report(
-    ctx: typer.Context,
-    loaded: LegacyImport,
-    result: SyncResult,
-    checks: list[Check],
-    backup: Path | None,
-    dry_run: bool,
-    fmt: str | None,
-) -> None:
-    from cqrs_cli.app.legacy_import import deleted_total
+def _report(ctx: typer.Context, outcome: LegacyOutcome, fmt: str | None) -> None:
     from cqrs_cli.cli.commands.sync import invalid_line
 
+    summary = outcome.summary
+    dry_run = summary.dry_run
     rows = [
-        {"model": m, "input": loaded.counts.get(m, 0), **vars(c)} for m, c in result.counts.items()
+        {
+            "model": c.model,
+            "input": c.input,
+            "created": c.created,
+            "updated": c.updated,
+            "deleted": c.deleted,
+            "unchanged": c.unchanged,
+            "invalid": c.invalid,
+        }
+        for c in summary.counts
     ]
-    value: dict[str, Any] = {
-        "dry_run": dry_run,
-        "source": result.source,
-        "sync_run_id": None if dry_run else result.run_id,
-        "backup": None if backup is None else str(backup),
-        "events_appended": result.events_appended,
-        "counts": rows,
-        "opportunities": loaded.opportunities,
-        "leads": loaded.leads,
-        "superseded": loaded.superseded,
-        "filled": loaded.filled,
-        "problems": [
-            {"file": p.file, "line": p.line, "reason": p.reason, "excerpt": p.excerpt}
-            for p in loaded.problems
-        ],
-        "checks": [c.as_json() for c in checks],
-        "invalid": [vars(i) for i in result.invalid],
-        "warnings": result.warnings,
-    }
     title = "legacy import" + (" (dry run: nothing written)" if dry_run else "")
-    emit_summary(ctx, rows, LEGACY_COLUMNS, fmt, title=title, json_value=value)
+    emit_summary(ctx, rows, LEGACY_COLUMNS, fmt, title=title, json_value=summary)
     would = "Would append" if dry_run else "Appended"
-    for bad in result.invalid:
+    for bad in summary.invalid:
         info(ctx, f"Invalid record skipped: {invalid_line(bad)}")
-    for warning in result.warnings:
+    for warning in summary.warnings:
         info(ctx, f"Warning: {warning}")
-    for line in loaded.filled:
+    for line in summary.filled:
         info(ctx, f"Filled from the users export: {line}")
-    deleted = deleted_total(result)
-    if deleted:
+    if outcome.deleted:
         # A legacy export is a complete snapshot: what the file holds beyond it goes.
         info(
             ctx,
-            f"Warning: {deleted} records in the file but not in the export "
+            f"Warning: {outcome.deleted} records in the file but not in the export "
             f"{'would be' if dry_run else 'were'} marked deleted.",
         )
-    if result.events_appended:
-        info(ctx, f"{would} {result.events_appended} events.")
+    if summary.events_appended:
+        info(ctx, f"{would} {summary.events_appended} events.")
     else:
         info(
             ctx,
             f"No change: 0 events {'would be ' if dry_run else ''}appended "
             "(the file already holds everything in the export).",
         )
-    for check in checks:
+    for check in summary.checks:
         mark = "ok" if check.ok else "MISMATCH"
         info(
             ctx,

@@ -6,14 +6,11 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.app.overview import overview
-from cqrs_cli.cli.context import FORMAT_HELP, info, open_for
-from cqrs_cli.cli.output import check_format, emit_rows
-from cqrs_cli.cli.terminal import say
-from cqrs_cli.projections.runner import SCRATCH
+from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
 SYNC_FIELDS = ["id", "source", "mode", "status", "started_at", "finished_at", "events", "error"]
+SCRATCH = "__rebuild"  # the scratch tables' mark (cqrs_cli/projections/runner.py)
 
 
 def run(
@@ -22,25 +19,27 @@ def run(
 ) -> None:
     """Head position, each projection's checkpoint, lag, state and error, the last sync run,
     and warnings: a log cut short, scratch tables a killed rebuild left, a rebuild running."""
+    from cqrs_cli.cli.output import check_format, emit_rows, plain
+    from cqrs_cli.cli.terminal import say
+
     check_format(fmt)
-    with open_for(ctx) as store:
-        found = overview(store)
-    value = found.as_json()
+    with read_model(ctx, migrate=False) as model:
+        found = model.status()
     if fmt == "json":
-        emit_rows([], COLUMNS, fmt, json_value=value)
+        emit_rows([], COLUMNS, fmt, json_value=found)
         return
-    emit_rows(value["projections"], COLUMNS, fmt, title=f"head {found.head}")
+    emit_rows(plain(found.projections), COLUMNS, fmt, title=f"head {found.head}")
     if fmt == "table":
         # One run, many fields: a field per line stays readable on a narrow terminal.
-        run = value["last_sync"] or {}
+        run = plain(found.last_sync) if found.last_sync else {}
         rows = [{"field": f, "value": run.get(f)} for f in SYNC_FIELDS] if run else []
         emit_rows(
             rows, ["field", "value"], fmt, title="last sync run" if run else "no sync run yet"
         )
     for problem in found.problems:
         say(f"Warning: {problem}")
-    for name, who in found.locks.items():
-        info(ctx, f"Note: {who.describe()} holds the {name} lock")
+    for lock in found.locks:
+        info(ctx, f"Note: {lock.describe()} holds the {lock.name} lock")
     if found.orphans:
         # Named by run: one killed rebuild leaves a dozen tables with the same suffix.
         runs = sorted({n[n.rfind(SCRATCH) :] for n in found.orphans})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,18 +14,17 @@ from cqrs_cli.cli.context import (
     check_summary_format,
     emit_summary,
     info,
-    open_for,
     state,
 )
-from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, pick_source
+from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, source_choice
 from cqrs_cli.cli.terminal import console, shown
 
 # The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
 # start-up, and so every read command, does not pay for them.
 if TYPE_CHECKING:
-    from cqrs_cli.store.files import Store
-    from cqrs_cli.store.log import RecordedEvent
-    from cqrs_cli.sync import Invalid, SyncResult
+    from cqrs_cli.app.sync import SyncOutcome, SyncSummary
+    from cqrs_cli.bus.webhooks.run import DeliveryReport
+    from cqrs_cli.sync import Invalid
 
 COLUMNS = ["model", "created", "updated", "deleted", "unchanged", "invalid"]
 
@@ -83,6 +83,10 @@ class RichProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Take the bars away (again: harmless), before the lines that follow the sync."""
         self._bar.stop()
 
     def start(self, model: str, total: int | None) -> None:
@@ -95,33 +99,6 @@ class RichProgress:
         task = self._tasks[model]
         done = self._bar.tasks[task].completed
         self._bar.update(task, total=done)
-
-
-def after_sync(ctx: typer.Context, store: Store, result: SyncResult) -> None:
-    """Runs after every successful sync: the views catch up, then the bus carries the news
-    to in-process handlers. Webhooks come after (`deliver_webhooks`)."""
-    from cqrs_cli.bus.dead_letters import DeadLetters
-    from cqrs_cli.bus.event_bus import default_bus
-    from cqrs_cli.projections.runner import catch_up
-
-    report = catch_up(store)
-    for name, error in report.paused.items():
-        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
-    bus = default_bus(DeadLetters(store))
-    if result.first_position is None or not bus.has_subscribers:
-        return
-    events = store.log.read_all(
-        result.first_position - 1, before_position=(result.last_position or 0) + 1
-    )
-    # Page by page: an initial sync appends ~100k events, too many to hold at once.
-    page: list[RecordedEvent] = []
-    for event in events:
-        page.append(event)
-        if len(page) == 1000:
-            bus.publish(page)
-            page = []
-    if page:
-        bus.publish(page)
 
 
 def run(
@@ -158,40 +135,46 @@ def run(
     Stops before writing anything when it would delete more than --max-deletions records
     and more than --max-deletions-percent of a model, unless --allow-deletions.
     """
-    from cqrs_cli.sync import DeletionLimit, run_sync
+    from cqrs_cli.app.sync import SyncOptions, sync
+    from cqrs_cli.sync import DeletionLimit
 
     fmt = check_summary_format(fmt)
-    limit = DeletionLimit(max_deletions, max_deletions_percent, allow_deletions)
-    source = pick_source(demo, from_file, url, database, user, password, timeout)
-    try:
-        with open_for(ctx, write=True) as store:
-            # Bars only for a person at a terminal: a script's stderr stays plain lines.
-            if state(ctx).quiet or not sys.stderr.isatty():
-                result = run_sync(store, source, full=full, deletions=limit)
-            else:
-                with RichProgress() as progress:
-                    result = run_sync(store, source, full=full, progress=progress, deletions=limit)
-            after_sync(ctx, store, result)
-    finally:
-        source.close()
-    _report(ctx, result, fmt)
-    deliver_webhooks(ctx, delivery_budget)
+    options = SyncOptions(
+        full, DeletionLimit(max_deletions, max_deletions_percent, allow_deletions), delivery_budget
+    )
+    choice = source_choice(demo, from_file, url, database, user, password, timeout)
+    # Bars only for a person at a terminal: a script's stderr stays plain lines.
+    bars = not state(ctx).quiet and sys.stderr.isatty()
+    with RichProgress() if bars else nullcontext() as progress:
+
+        def committed(outcome: SyncOutcome) -> None:
+            if progress is not None:
+                progress.stop()
+            report_sync(ctx, outcome, fmt)
+
+        done = sync(state(ctx).db, choice, options, progress=progress, on_committed=committed)
+    report_delivery(ctx, done.delivery, done.delivery_error)
 
 
-def deliver_webhooks(ctx: typer.Context, budget: float) -> None:
-    """Each webhook gets the events it has not had yet, once the sync has committed: a
-    receiver that is down is said on stderr and never fails the sync."""
-    from cqrs_cli.bus.webhooks.run import deliver_pending
+def report_sync(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
+    """What a sync did, once it committed: the file's migrations, the views it paused, the
+    summary and its lines."""
+    if outcome.migrated:
+        info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(outcome.migrated)}")
+    for name, error in outcome.paused.items():
+        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
+    _report(ctx, outcome, fmt)
+
+
+def report_delivery(ctx: typer.Context, report: DeliveryReport | None, error: str | None) -> None:
+    """What the webhooks came to: said on stderr, never a failure of the sync."""
     from cqrs_cli.cli.commands.webhooks import delivery_lines
 
-    try:
-        with open_for(ctx, write=True) as store:
-            report = deliver_pending(store, budget=budget)
-    except Exception as exc:  # the sync has committed: it stays a success
-        info(ctx, f"Warning: webhooks not delivered: {getattr(exc, 'message', exc)}")
-        return
-    for line in delivery_lines(report):
-        info(ctx, line)
+    if error is not None:
+        info(ctx, f"Warning: webhooks not delivered: {error}")
+    if report is not None:
+        for line in delivery_lines(report):
+            info(ctx, line)
 
 
 def invalid_line(bad: Invalid) -> str:
@@ -200,33 +183,36 @@ def invalid_line(bad: Invalid) -> str:
     return f"{bad.model} {which}: {bad.field}: {bad.reason}"
 
 
-def _report(ctx: typer.Context, result: SyncResult, fmt: str | None) -> None:
-    rows = [{"model": m, **vars(c)} for m, c in result.counts.items()]
+def _report(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
+    summary: SyncSummary = outcome.summary
+    rows = [
+        {
+            "model": c.model,
+            "created": c.created,
+            "updated": c.updated,
+            "deleted": c.deleted,
+            "unchanged": c.unchanged,
+            "invalid": c.invalid,
+        }
+        for c in summary.counts
+    ]
     emit_summary(
         ctx,
         rows,
         COLUMNS,
         fmt,
-        title=f"sync from {result.source} ({result.mode})",
-        json_value={
-            "sync_run_id": result.run_id,
-            "source": result.source,
-            "mode": result.mode,
-            "events_appended": result.events_appended,
-            "counts": rows,
-            "invalid": [vars(i) for i in result.invalid],
-            "warnings": result.warnings,
-        },
+        title=f"sync from {summary.source} ({summary.mode})",
+        json_value=summary,
     )
-    for bad in result.invalid:
+    for bad in summary.invalid:
         info(ctx, f"Invalid record skipped: {invalid_line(bad)}")
-    for warning in result.warnings:
+    for warning in summary.warnings:
         info(ctx, f"Warning: {warning}")
-    if result.events_appended:
+    if summary.events_appended:
         info(
             ctx,
-            f"Appended {result.events_appended} events "
-            f"(positions {result.first_position} to {result.last_position}).",
+            f"Appended {summary.events_appended} events "
+            f"(positions {outcome.first_position} to {outcome.last_position}).",
         )
     else:
         info(ctx, "No change: 0 events appended.")

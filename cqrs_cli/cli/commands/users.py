@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.app.queries import profiles
-from cqrs_cli.cli.commands.reading import open_current
-from cqrs_cli.cli.context import FORMAT_HELP, info
-from cqrs_cli.cli.output import check_format, emit_rows
-from cqrs_cli.cli.terminal import console, text
+from cqrs_cli.cli.context import FORMAT_HELP, WHEN_HELP, as_of_title, info, read_model
 
-VIEWS = ("user_profiles",)
-JSON_FIELDS = (
-    "id",
-    "login",
-    "name",
-    "active",
-    "employee_id",
-    "manager_id",
-    "subordinates",
-    "all_subordinates",
-    "teams",
-    "access",
-)
+if TYPE_CHECKING:
+    from cqrs_cli.app.answers.people import OrgChart
+
 COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates", "teams"]
 
 
@@ -32,60 +18,63 @@ def run(
     ctx: typer.Context,
     tree: Annotated[bool, typer.Option("--tree", help="Draw the org chart.")] = False,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """List users with their manager, subordinates and teams."""
+    from cqrs_cli.app.read_model import org_chart
+    from cqrs_cli.cli.output import check_format, emit_rows
+
     check_format(fmt)
-    with open_current(ctx, VIEWS) as store:
-        found = profiles(store)
-    looping = [p["login"] for p in found if p["in_cycle"]]
-    if looping:
-        info(ctx, f"Warning: the manager chain loops for {', '.join(looping)}")
+    with read_model(ctx, as_of=as_of) as model:
+        found = model.profiles()
+    if found.looping:
+        info(ctx, f"Warning: the manager chain loops for {', '.join(found.looping)}")
     if tree:
-        _tree(found)
+        _tree(org_chart(found.items), as_of_title(model, "org chart"))
         return
+    login = {p.id: p.login for p in found.items}
     rows = [
         {
-            **p,
-            "manager": p["manager_login"],
-            "teams": ", ".join(t["name"] or str(t["id"]) for t in p["teams"]),
+            "id": p.id,
+            "login": p.login,
+            "name": p.name,
+            "active": p.active,
+            "access": p.access,
+            "manager": None if p.manager_id is None else login.get(p.manager_id),
+            "subordinates": list(p.subordinates),
+            "teams": ", ".join(t["name"] or str(t["id"]) for t in p.teams),
         }
-        for p in found
+        for p in found.items
     ]
-    emit_rows(
-        rows,
-        COLUMNS,
-        fmt,
-        title="users",
-        json_value=[{k: p[k] for k in JSON_FIELDS} for p in found],
-    )
+    emit_rows(rows, COLUMNS, fmt, title=as_of_title(model, "users"), json_value=found.items)
 
 
-def _tree(found: list[dict[str, Any]]) -> None:
+def _tree(chart: OrgChart, title: str) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    by_id = {p["id"]: p for p in found}
+    from cqrs_cli.app.answers.people import OrgNode
+    from cqrs_cli.cli.terminal import console, text
 
-    def label(p: dict[str, Any]) -> Text:
-        parts = [text(p["name"]), text(" "), text(p["login"], "bold"), text(f" ({p['access']})")]
-        if not p["active"]:
+    def label(node: OrgNode) -> Text:
+        parts = [
+            text(node.name),
+            text(" "),
+            text(node.login, "bold"),
+            text(f" ({node.access})"),
+        ]
+        if not node.active:
             parts.append(text(" (archived)", "dim"))
         return Text.assemble(*parts)
 
-    root = Tree(text("org chart"))
-    drawn: set[int] = set()
+    def grow(parent: Tree, node: OrgNode) -> None:
+        branch = parent.add(label(node))
+        for child in node.children:
+            grow(branch, child)
 
-    def grow(node: Tree, p: dict[str, Any]) -> None:
-        drawn.add(p["id"])
-        branch = node.add(label(p))
-        for sub in p["subordinates"]:
-            if sub in by_id and sub not in drawn:  # `drawn` stops a looping chain
-                grow(branch, by_id[sub])
-
-    for p in found:
-        if p["manager_id"] is None or p["manager_id"] not in by_id:
-            grow(root, p)
-    for p in found:  # users only reachable through a loop
-        if p["id"] not in drawn:
-            grow(root, p)
+    root = Tree(text(title))
+    for node in chart.roots:
+        grow(root, node)
     console().print(root)

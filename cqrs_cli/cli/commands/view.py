@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.app.queries import STATUSES, visible_opportunities
-from cqrs_cli.cli.commands.reading import AS_HELP, open_current, person
-from cqrs_cli.cli.context import FORMAT_HELP
-from cqrs_cli.cli.output import check_format, emit_rows
-from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, as_of_title, read_model
 
-VIEWS = ("user_profiles", "opportunity_view", "user_access_matrix")
+if TYPE_CHECKING:
+    from cqrs_cli.app.answers.opportunities import Opportunity
+
 COLUMNS = [
     "id",
     "name",
@@ -27,11 +25,19 @@ COLUMNS = [
 ]
 
 
-def _flat(item: dict[str, Any]) -> dict[str, Any]:
-    row = dict(item)
-    for key, field in (("salesperson", "login"), ("manager", "login"), ("account", "name")):
-        row[key] = item[key][field] if item[key] else None
-    return row
+def _flat(item: Opportunity) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "status": item.status,
+        "stage": item.stage,
+        "expected_revenue": item.expected_revenue,
+        "probability": item.probability,
+        "salesperson": item.salesperson.login if item.salesperson else None,
+        "manager": item.manager.login if item.manager else None,
+        "account": item.account.name if item.account else None,
+        "reason": item.reason,
+    }
 
 
 def run(
@@ -44,20 +50,31 @@ def run(
         str | None, typer.Option("--stage", help="Only this stage (name or id).")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """The opportunities USER can see (open, won and lost), with the reason for each."""
-    check_format(fmt)
-    if status is not None and status not in STATUSES:
-        raise CqrsError(
-            f"--status must be one of {', '.join(STATUSES)}, got {status!r}", exit_code=EXIT_USAGE
-        )
-    with open_current(ctx, VIEWS) as store:
-        user = person(store, as_user)
-        items = visible_opportunities(store, user["id"], status=status, stage=stage)
-    emit_rows(
+    from cqrs_cli.app.answers.opportunities import OpportunityFilter
+    from cqrs_cli.cli import output
+
+    output.check_format(fmt)
+    filters = OpportunityFilter(status, stage)
+    with (
+        read_model(ctx, as_of=as_of) as model,
+        model.stream_opportunities(as_user, filters) as found,
+    ):
+        # JSON and CSV are written as the rows come; a table needs them all first.
+        if fmt == "json":
+            output.stream_json(found.items)
+            return
+        if fmt == "csv":
+            output.emit_csv(map(_flat, found.items), COLUMNS)
+            return
+        user, items = found.user, list(found.items)
+    output.emit_rows(
         [_flat(i) for i in items],
         COLUMNS,
         fmt,
-        title=f"What {user['login']} can see ({len(items)})",
-        json_value=items,
+        title=as_of_title(model, f"What {user.login} can see ({len(items)})"),
     )
