@@ -12,7 +12,10 @@ from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 STATUSES = ("open", "won", "lost")
 
 
-@dataclass(frozen=True, slots=True)
+# The row types of a large answer are plain (not frozen) slotted dataclasses: a frozen
+# one sets each field through object.__setattr__: building the 2,374 items of the
+# benchmark manager's view took 9.6 ms frozen, 3.1 ms plain. Nothing mutates them.
+@dataclass(slots=True)
 class Person:
     """A salesperson or a manager on an opportunity (a user the sync may not have read)."""
 
@@ -21,13 +24,13 @@ class Person:
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Account:
     id: int
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Opportunity:
     """One opportunity a user can see: an item of `cqrs view --format json`."""
 
