@@ -51,6 +51,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "view": (
         ("What Vinsha can see, and why", "cqrs --db demo.db view --as vinsha"),
         (
+            "What Vinsha could see right after position 30 (quote the #; or a date, or 7d)",
+            "cqrs --db demo.db view --as vinsha --as-of '#30'",
+        ),
+        (
             "Zakariya's open opportunities as JSON",
             "cqrs --db demo.db view --as zakariya --status open --format json",
         ),
@@ -62,7 +66,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
     "metrics": (("Vinsha's pipeline, own and team", "cqrs --db demo.db metrics --as vinsha"),),
-    "users": (("The org chart", "cqrs --db demo.db users --tree"),),
+    "users": (
+        ("The org chart", "cqrs --db demo.db users --tree"),
+        ("The org chart right after position 10", "cqrs --db demo.db users --tree --as-of '#10'"),
+    ),
     "history": (
         ("The timeline of opportunity 3", "cqrs --db demo.db history 3"),
         (
