@@ -79,7 +79,7 @@ class PastModel(ReadModel):
     def __init__(self, live: ReadModel, at: AsOf, *, owns_live: bool = False) -> None:
         super().__init__(live.store, behind=live.behind)
         self.live = live
-        self.at: AsOf | None = at
+        self.at = at
         self.owns_live = owns_live
         self._org: PastOrg | None = None
         self._profiles_copy: _Copy | None = None
