@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 # What the past is read from, besides the log: checked (and caught up) as any view is.
 PAST_VIEWS = ("opportunity_versions",)
+SEE_VIEWS = ("user_access_matrix",)  # what `reasons` builds
 
 
 def at_position(model: ReadModel, when: str | int | None, *, option: str = "--as-of") -> AsOf:
@@ -171,23 +172,30 @@ class PastModel(ReadModel):
             return self.live.hierarchy(root)
         return self._org_model().hierarchy(None if root is None else self.user(root).id)
 
-    def reasons(self, who: Who, only: Iterable[int]) -> dict[int, Reason]:
-        """Which of the opportunities `only` the user saw, with the reasons: over views
-        built from these opportunities alone (and the org), whose rows for them are the
-        ones the views have with every other opportunity there too."""
+    def reasons(self, user_id: int, only: Iterable[int]) -> dict[int, Reason]:
+        """Which of the opportunities `only` user `user_id` saw, with the reasons (none
+        for a user not synced then): over the access matrix built from these opportunities
+        alone and the org, whose rows for them are the ones it has with every other
+        opportunity there too. Read with the query `ReadModel.can_see` runs
+        (`reads.visible_sql`), without `user_profiles`, which would double the cost and
+        only names the user."""
+        from cqrs_cli.projections import reads
         from cqrs_cli.projections.opportunity_versions import OpportunityVersions
 
         wanted = set(only)
-        user = self.user(who)
         position = self.moment.position
         with self.live.reading(PAST_VIEWS):
             versions = OpportunityVersions().versions_at(self.store.conn, wanted, position)
             kept = [p for p, _, _, present in versions.values() if present]
-            copy = _Copy(self._build(CAN_SEE_VIEWS, kept))
-        with copy:
-            found = copy.model.can_see(user.id, explain=True)
-        assert isinstance(found, CanSeeExplained)
-        return {int(oid): why for oid, why in found.reasons.items() if int(oid) in wanted}
+            views = self._build(SEE_VIEWS, kept)
+        with views:
+            sql, params = reads.visible_sql(views.conn, user_id)
+            rows = views.conn.execute(sql, params).fetchall()
+        return {
+            oid: ({"reason": reason, "via": via} if via else {"reason": reason})
+            for oid, reason, via, _ in rows
+            if oid in wanted
+        }
 
     # -- what is built ----------------------------------------------------------------------
 
