@@ -15,7 +15,7 @@ from cqrs_cli.app import as_of
 from cqrs_cli.app.answers.opportunities import Opportunities
 from cqrs_cli.app.answers.users import UserRef
 from cqrs_cli.app.history import history
-from cqrs_cli.app.read_model import ReadModel
+from cqrs_cli.app.read_model import ReadModel, ViewsBehind
 from cqrs_cli.app.when import parse_when, resolve
 from cqrs_cli.domain.errors import EXIT_ERROR, EXIT_USAGE, CqrsError
 from cqrs_cli.projections.runner import catch_up
@@ -289,3 +289,16 @@ def test_new_ones_and_changed_fields(org: Org) -> None:
     admin = changes(org.store, "admin", f"#{start}")
     assert [g["id"] for g in admin["gained"]] == [30]
     assert {g["reason"] for g in admin["gained"]} == {"subordinate"}
+
+
+def test_visible_at_waits_for_the_index_to_reach_the_position(org: Org) -> None:
+    """A store whose `opportunity_versions` has not caught up with an event cannot say what
+    was visible after it: an error, never the answer of an earlier position."""
+    store = org.store
+    org.put(LEADS, id=3, user_id=VINSHA)  # appended, not caught up
+    head = store.log.head()
+    with pytest.raises(ViewsBehind, match=f"opportunity_versions is at position {head - 1}"):
+        as_of.visible_at(store, ZAKARIYA, head, only=[3])
+    assert as_of.visible_at(store, ZAKARIYA, head - 1, only=[3]) == {3: {"reason": "own"}}
+    catch_up(store)
+    assert as_of.visible_at(store, ZAKARIYA, head, only=[3]) == {}

@@ -290,3 +290,30 @@ def test_visible_right_before_and_right_after_an_event(demo: Path) -> None:
         assert visible_at(store, ZAKARIYA, 0) == {}  # an empty log
         assert visible_at(store, ZAKARIYA, 2) == {}  # not synced yet
         assert visible_at(store, 999, moved) == {}  # no such user
+
+
+def test_the_commands_print_the_read_models_answers(demo: Path) -> None:
+    """Each command's JSON is its answer's JSON: the faces only render (issue 9)."""
+    import orjson
+
+    def printed(*args: str) -> Any:
+        res = cli(demo, *args, "--format", "json")
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    def as_json(answer: Any) -> Any:
+        return orjson.loads(orjson.dumps(answer))
+
+    since = f"#{FIRST_SYNC}"
+    with open_read_model(demo) as model, model.as_of("#40") as then:
+        assert as_json(model.history("3")) == printed("history", "3")
+        assert as_json(model.changes("zakariya", since)) == printed(
+            "changes", "--as", "zakariya", "--since", since
+        )
+        at = ("--as-of", "#40")
+        assert as_json(then.opportunities("vinsha").items) == printed("view", "--as", "vinsha", *at)
+        assert as_json(then.can_see("vinsha", explain=True)) == printed(
+            "whoami-can-see", "--as", "vinsha", "--explain", *at
+        )
+        assert as_json(then.metrics("vinsha")) == printed("metrics", "--as", "vinsha", *at)
+        assert as_json(then.profiles().items) == printed("users", *at)

@@ -39,6 +39,7 @@ from cqrs_cli.app.read_model import (
     OPPORTUNITY_VIEWS,
     ReadModel,
     UnknownUser,
+    ViewsBehind,
 )
 from cqrs_cli.app.when import AsOf, resolve
 from cqrs_cli.projections import readiness
@@ -284,13 +285,20 @@ def visible_at(
     code. With `only`, from those opportunities alone (their versions found on
     `opportunity_versions`' key): about 50 ms on the 1,000-user org of
     `benchmarks/history.py`, nearly all of it the org. Without it, from every
-    opportunity that can matter to the user, read by position: about 0.35 s for a
+    opportunity that can matter to the user, read by position: about 0.3 s for a
     manager seeing 2,400 of 100,000. `store` may be any open store whose
-    `opportunity_versions` view has reached `position` (a writer's, after its catch-up).
+    `opportunity_versions` view has reached `position` (a writer's, after its catch-up);
+    before that, `ViewsBehind`.
     """
     if position < 1:
         return {}
     with past_model(ReadModel(store, behind="answer"), position) as past:
+        wanted = min(position, store.log.head())
+        if past.moment.position < wanted:
+            raise ViewsBehind(
+                f"view opportunity_versions is at position {past.moment.position}: it cannot"
+                f" say what was visible at {wanted} before it is caught up"
+            )
         try:
             if only is not None:
                 return past.reasons(user_id, only)
