@@ -317,3 +317,20 @@ def test_the_commands_print_the_read_models_answers(demo: Path) -> None:
         )
         assert as_json(then.metrics("vinsha")) == printed("metrics", "--as", "vinsha", *at)
         assert as_json(then.profiles().items) == printed("users", *at)
+
+
+def test_view_filters_apply_to_the_past(demo: Path) -> None:
+    """`--as-of` with view's filters: the filters run, by the same code, over the past."""
+    args = ["view", "--as", "vinsha", "--salesperson", "zakariya", "--format", "json"]
+    then = json.loads(cli(demo, *args, "--as-of", f"#{FIRST_SYNC}").stdout)
+    assert [i["id"] for i in then] == [3, 4]
+    assert {i["via"] for i in then} == {"zakariya@demo.example"}
+    assert [i["id"] for i in json.loads(cli(demo, *args).stdout)] == [4]
+    page = ["--sort", "revenue:desc", "--limit", "1", "--as-of", f"#{FIRST_SYNC}"]
+    (top,) = json.loads(cli(demo, *args, *page).stdout)
+    assert top["expected_revenue"] == max(i["expected_revenue"] for i in then)
+    with open_read_model(demo) as model, model.as_of(f"#{FIRST_SYNC}") as past:
+        from cqrs_cli.app.answers.opportunities import OpportunityFilter
+
+        found = past.opportunities("vinsha", OpportunityFilter(salesperson="zakariya", limit=1))
+        assert (len(found.items), found.total) == (1, 2)

@@ -141,8 +141,10 @@ class PastModel(ReadModel):
         return self._copy(user.id, OPPORTUNITY_VIEWS).stream_opportunities(user.id, filters)
 
     def opportunities(self, who: Who, filters: OpportunityFilter | None = None) -> Opportunities:
-        with self.stream_opportunities(who, filters) as found:
-            return Opportunities(found.user, tuple(found.items))
+        if self.current:
+            return self.live.opportunities(who, filters)
+        user = self.user(who)
+        return self._copy(user.id, OPPORTUNITY_VIEWS).opportunities(user.id, filters)
 
     def can_see(self, who: Who, *, explain: bool = False) -> CanSee:
         if self.current:
