@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import Format, info, read_model
+from cqrs_cli.cli.context import WHEN_HELP, Format, as_of_title, info, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.people import OrgChart
@@ -19,20 +19,23 @@ def run(
     ctx: typer.Context,
     tree: Annotated[bool, typer.Option("--tree", help="Draw the org chart.")] = False,
     fmt: Format = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """List users with their manager, subordinates and teams."""
     from cqrs_cli.app.read_model import org_chart
     from cqrs_cli.cli.output import check_format, emit_rows
 
     fmt = check_format(fmt)
-    with read_model(ctx) as model:
+    with read_model(ctx, as_of=as_of) as model:
         found = model.profiles()
     if found.looping:
         info(ctx, f"Warning: the manager chain loops for {', '.join(found.looping)}")
     if tree:
         chart = org_chart(found.items)
         if fmt == "table":
-            _tree(chart)
+            _tree(chart, as_of_title(model, "org chart"))
         else:
             # JSON: the chart nested (each person with their `children`); other formats:
             # one row per person, in the chart's order, with their depth and manager.
@@ -52,7 +55,7 @@ def run(
         }
         for p in found.items
     ]
-    emit_rows(rows, _columns(), fmt, title="users", json_value=found.items)
+    emit_rows(rows, _columns(), fmt, title=as_of_title(model, "users"), json_value=found.items)
 
 
 TREE_COLUMNS = ["depth", "id", "login", "name", "access", "active", "manager"]
@@ -99,7 +102,7 @@ def _columns() -> list[Col]:
     ]
 
 
-def _tree(chart: OrgChart) -> None:
+def _tree(chart: OrgChart, title: str) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
@@ -122,7 +125,7 @@ def _tree(chart: OrgChart) -> None:
         for child in node.children:
             grow(branch, child)
 
-    root = Tree(text("org chart"))
+    root = Tree(text(title))
     for node in chart.roots:
         grow(root, node)
     console().print(root)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.commands.numbers import number_option
-from cqrs_cli.cli.context import AS_HELP, Format, read_model
+from cqrs_cli.cli.context import AS_HELP, WHEN_HELP, Format, as_of_title, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.opportunities import Opportunity
@@ -124,6 +124,9 @@ def run(
         ),
     ] = 0,
     fmt: Format = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """The opportunities USER can see (open, won and lost), with the reason for each."""
     from cqrs_cli.app.answers.opportunities import OpportunityFilter
@@ -131,7 +134,10 @@ def run(
 
     fmt = output.check_format(fmt)
     filters = OpportunityFilter(status, stage, search, salesperson, team, sort, limit, offset)
-    with read_model(ctx) as model, model.stream_opportunities(as_user, filters) as found:
+    with (
+        read_model(ctx, as_of=as_of) as model,
+        model.stream_opportunities(as_user, filters) as found,
+    ):
         # JSON, CSV and TSV are written as the rows come; a table needs them all first.
         if fmt == "json":
             output.stream_json(found.items)
@@ -143,9 +149,5 @@ def run(
             output.emit_tsv(map(_flat, found.items), COLUMNS)
             return
         user, items = found.user, list(found.items)
-    output.emit_rows(
-        [_table_row(i) for i in items],
-        _table_columns(),
-        fmt,
-        title=f"What {user.login} can see ({len(items)})",
-    )
+    title = as_of_title(model, f"What {user.login} can see ({len(items)})")
+    output.emit_rows([_table_row(i) for i in items], _table_columns(), fmt, title=title)
