@@ -6,6 +6,7 @@ pipe, `--format table` forcing the table) and CliRunner."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,24 @@ def test_the_readme_shows_the_real_80_column_table(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert sample == "".join(line.rstrip() + "\n" for line in done.stdout.splitlines())
+
+
+@pytest.mark.parametrize("columns", [80, 140])
+def test_history_never_cuts_a_date(db: Path, columns: int) -> None:
+    shown = table(db, columns, "history", "24")
+    fits(shown, columns)
+    entries = data(db, "history", "24")["entries"]
+    for entry in entries:
+        row = next(r for r in cells(shown) if r[0] == str(entry["position"]))
+        assert (entry["recorded_at"] in row) == (columns >= 120)
+    # No date folded over lines: every cell that starts like one is a whole one.
+    whole = {e[k] for e in entries for k in ("recorded_at", "write_date")} | {
+        v[side]
+        for e in entries
+        for v in e["fields"].values()
+        for side in ("old", "new")
+        if isinstance(v[side], str)
+    }
+    started = [c for r in cells(shown) for c in r if re.match(r"\d{4}-\d\d-\d\d", c)]
+    assert all(c in whole for c in started), started
+    assert started or columns < 120

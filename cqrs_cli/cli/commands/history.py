@@ -9,6 +9,7 @@ import typer
 from cqrs_cli.cli.context import Format, read_model
 
 COLUMNS = ["position", "recorded_at", "write_date", "change", "field", "old", "new"]
+DATES = ("recorded_at", "write_date")
 
 
 def shown_value(value: Any) -> Any:
@@ -35,7 +36,7 @@ def run(
     """The timeline of one opportunity, oldest first: created, each change of its fields
     (stage, salesperson, account, team by the names they had then), archived (lost),
     won, deleted; with Odoo's write_date and the log position and time of each."""
-    from cqrs_cli.cli.output import check_format, emit_rows
+    from cqrs_cli.cli.output import Col, check_format, emit_rows
 
     fmt = check_format(fmt)
     with read_model(ctx) as model:
@@ -67,9 +68,14 @@ def run(
                 }
             )
     opp = found.opportunity
+    # The dates are never cut: in a table they show when the terminal has room for them
+    # beside what changed (about 115 columns), the time recorded first.
+    columns = [
+        Col(c, keep=c in DATES, rank=DATES.index(c) + 1 if c in DATES else 0) for c in COLUMNS
+    ]
     emit_rows(
         rows,
-        COLUMNS,
+        columns,
         fmt,
         title=f"History of opportunity {opp.id}: {opp.name}",
         json_value=found,
