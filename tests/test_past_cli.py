@@ -82,7 +82,7 @@ def test_history_shows_the_owner_change(demo: Path) -> None:
                 "new": {"id": VINSHA, "login": "vinsha@demo.example", "name": "Vinsha Rao"},
             }
         }
-    table = cli(demo, "history", "3")
+    table = cli(demo, "history", "3", "--format", "table")
     assert table.returncode == 0
     assert "Zakariya Haddad" in table.stdout and "Vinsha Rao" in table.stdout
     assert "salesperson" in table.stdout and "updated" in table.stdout
@@ -116,7 +116,9 @@ def test_changes_since_the_first_sync_lose_the_reassigned_one(demo: Path) -> Non
     assert vinsha["lost"] == [] and vinsha["gained"] == []
     (changed,) = vinsha["changed"]
     assert changed["id"] == REASSIGNED and list(changed["fields"]) == ["salesperson"]
-    table = cli(demo, "changes", "--as", "zakariya", "--since", f"#{FIRST_SYNC}")
+    table = cli(
+        demo, "changes", "--as", "zakariya", "--since", f"#{FIRST_SYNC}", "--format", "table"
+    )
     assert table.returncode == 0
     out = table.stdout
     assert out.index("gained (0)") < out.index("lost (1)") < out.index("changed (0)")
@@ -159,10 +161,19 @@ def test_view_as_of_differs_from_now_as_the_log_says(demo: Path) -> None:
     )
     label = f"#{FIRST_SYNC} ({recorded[-1]['recorded_at']})"
     assert f"As of {label}" in then.stderr  # the note says what the list is as of
-    table = cli(demo, "view", "--as", "zakariya", "--as-of", f"#{FIRST_SYNC}")
+    table = cli(demo, "view", "--as", "zakariya", "--as-of", f"#{FIRST_SYNC}", "--format", "table")
     assert f"What zakariya@demo.example can see (2), as of {label}" in table.stdout
     # A time works as a position does: the first sync's time is its last event.
-    by_time = cli(demo, "view", "--as", "zakariya", "--as-of", recorded[-1]["recorded_at"])
+    by_time = cli(
+        demo,
+        "view",
+        "--as",
+        "zakariya",
+        "--as-of",
+        recorded[-1]["recorded_at"],
+        "--format",
+        "table",
+    )
     assert by_time.stdout == table.stdout
 
 
@@ -187,7 +198,7 @@ def test_users_as_of(demo: Path) -> None:
     assert early.returncode == 0, early.stderr
     assert [u["id"] for u in json.loads(early.stdout)] == [2, VINSHA]  # a list: no envelope
     assert "As of #2 (" in early.stderr
-    tree = cli(demo, "users", "--tree", "--as-of", "#2")
+    tree = cli(demo, "users", "--tree", "--as-of", "#2", "--format", "table")
     assert tree.stdout.startswith("org chart, as of #2 (")
     assert "vinsha@demo.example" in tree.stdout and "zakariya" not in tree.stdout
     now = cli(demo, "users", "--format", "json").stdout

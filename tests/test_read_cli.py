@@ -90,7 +90,7 @@ def test_metrics_json_shape(db: Path) -> None:
     }
     assert set(value["own"]) == keys and set(value["team"]) == keys
     assert as_json(db, "metrics", "--as", "zakariya")["team"] is None
-    table = cqrs(db, "metrics", "--as", "vinsha")
+    table = cqrs(db, "metrics", "--as", "vinsha", "--format", "table")
     assert table.returncode == 0 and "█" in table.stdout
 
 
@@ -108,7 +108,7 @@ def test_users_and_tree(db: Path) -> None:
         "teams",
     } <= set(vinsha)
     assert vinsha["subordinates"] == [ZAKARIYA]
-    tree = cqrs(db, "users", "--tree")
+    tree = cqrs(db, "users", "--tree", "--format", "table")
     assert tree.returncode == 0
     assert tree.stdout.index("vinsha") < tree.stdout.index("zakariya")
 
@@ -163,7 +163,7 @@ def test_users_tree_survives_a_cycle_and_lists_archived(tmp_path: Path) -> None:
     org.employee(2, 3, 1)  # ...and bob's to ann's: a loop
     store.close()
     db = tmp_path / "cqrs.db"
-    out = cqrs(db, "users", "--tree")
+    out = cqrs(db, "users", "--tree", "--format", "table")
     assert out.returncode == 0, out.stderr
     assert "ann" in out.stdout and "bob" in out.stdout and "archived" in out.stdout
     assert "manager chain loops for ann, bob" in out.stderr

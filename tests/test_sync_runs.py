@@ -76,7 +76,7 @@ def test_a_killed_sync_is_shown_interrupted_and_marked_so_by_the_next(
     assert (shown["id"], shown["status"], shown["finished_at"]) == (run_id, "interrupted", None)
     assert shown["error"] == f"interrupted: its process (pid {proc.pid} on {host}) is gone"
     assert shown["events"] == count  # how far it got
-    table = run_cli("--db", str(db), "status")
+    table = run_cli("--db", str(db), "status", "--format", "table")
     assert "interrupted" in table.stdout
 
     fake.faults.clear()
@@ -124,7 +124,7 @@ def test_status_with_no_sync_run(tmp_path: Path) -> None:
     db = tmp_path / "cqrs.db"
     assert run_cli("--db", str(db), "migrate").returncode == 0
     assert last_sync(db) is None
-    table = run_cli("--db", str(db), "status")
+    table = run_cli("--db", str(db), "status", "--format", "table")
     assert table.returncode == 0 and "no sync run yet" in table.stdout
 
 

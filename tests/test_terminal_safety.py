@@ -65,6 +65,16 @@ def one_line(text: str) -> str:
     return visible(text).replace("\n", "\\x0a")
 
 
+def tsv_cell(text: str) -> str:
+    """The documented TSV form (docs/troubleshooting.md, "Output in a pipe")."""
+    named = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    return re.sub(
+        "[\\\\\x00-\x1f\x7f-\x9f]",
+        lambda m: named.get(m.group(), f"\\x{ord(m.group()):02x}"),
+        text,
+    )
+
+
 def hostile_snapshot() -> dict[str, Any]:
     data = demo_data()
     users = {u["id"]: u for u in data["res.users"]}
@@ -100,7 +110,7 @@ class Case:
     shows: list[str] = field(default_factory=list)  # data that must be visible, as shown
     titles: list[str] = field(default_factory=list)  # the same, in rich output only
     codes: tuple[int, ...] = (0,)
-    formats: bool = True  # run with --format table and --format github; else once
+    formats: bool = True  # run with --format table, github and tsv; else once
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +166,12 @@ def cases(f: Files, tag: str) -> list[Case]:
         Case("metrics", [*db, "metrics", "--as", "3"], titles=[STAGE]),
         Case("metrics title", [*db, "metrics", "--as", "4"], titles=[LOGIN_ZAK]),
         Case("users", [*db, "users"], [OSC, LOGIN_ZAK, LOGIN_MEERA, TEAM]),
-        Case("users --tree", [*db, "users", "--tree"], [OSC, LOGIN_ZAK], formats=False),
+        Case(
+            "users --tree",
+            [*db, "users", "--tree", "--format", "table"],
+            [OSC, LOGIN_ZAK],
+            formats=False,
+        ),
         Case("history", [*db, "history", "1"], [CSI, STAGE, TEAM, C1, OSC]),
         Case("changes", [*db, "changes", "--as", "3", "--since", "#1"], [CSI, MARKUP]),
         Case("changes span", [*db, "changes", "--as", "4", "--since", "#1"], titles=[LOGIN_ZAK]),
@@ -218,7 +233,11 @@ def check(case: Case, args: list[str], result: Any, terminal: bool) -> list[str]
     out = SGR.sub("", result.stdout + result.stderr)
     rich = not case.formats or "table" in args
     for value in case.shows + (case.titles if rich else []):
-        if visible(value) not in out and one_line(value) not in out:
+        # In TSV a message quoting data (a check's detail) has its own backslashes escaped.
+        forms = {visible(value), one_line(value)}
+        if "tsv" in args:
+            forms |= {tsv_cell(value), tsv_cell(visible(value))}
+        if not any(form in out for form in forms):
             problems.append(f"{where}: {visible(value)!r} not shown literally")
     if case.name == "Odoo's message":
         errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -233,7 +252,7 @@ def test_human_output_shows_hostile_data_literally(files: Files, terminal: bool)
     runs: list[tuple[Case, list[str]]] = []
     for case in cases(files, "terminal" if terminal else "piped"):
         if case.formats:
-            runs += [(case, [*case.args, "--format", fmt]) for fmt in ("table", "github")]
+            runs += [(case, [*case.args, "--format", fmt]) for fmt in ("table", "github", "tsv")]
         else:
             runs.append((case, case.args))
     with ThreadPoolExecutor(max_workers=3) as pool:

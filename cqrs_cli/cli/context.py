@@ -97,9 +97,16 @@ def _prepared(ctx: typer.Context, names: Sequence[str]) -> None:
         info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(names)}")
 
 
-FORMAT_HELP = "Output format: table, json, csv or any tabulate format (github, plain, ...)."
+FORMAT_HELP = (
+    "Output format: table, tsv, json, csv or any tabulate format (github, plain, ...)."
+    " Default: a table on a terminal, tsv when stdout is a pipe or a file."
+)
+# The --format of a command that prints data: None (not given) picks table or tsv.
+Format = Annotated[
+    str | None, typer.Option("--format", help=FORMAT_HELP, show_default=False, metavar="FORMAT")
+]
 SUMMARY_FORMAT_HELP = (
-    "Print the summary as data on stdout in this format: table, json, csv or any tabulate "
+    "Print the summary as data on stdout in this format: table, tsv, json, csv or any tabulate "
     "format. Without it the summary is a message table on stderr (none with --quiet)."
 )
 

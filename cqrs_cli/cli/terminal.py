@@ -46,11 +46,12 @@ def text(value: object, style: str = "") -> Text:
     return Text(shown(value), style=style)
 
 
-def console(*, stderr: bool = False) -> Console:
-    """A rich console that prints strings as they are: no markup, emoji codes or highlighting."""
+def console(*, stderr: bool = False, width: int | None = None) -> Console:
+    """A rich console that prints strings as they are: no markup, emoji codes or highlighting
+    (`width`: this many cells, whatever the terminal's)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, width=width)
 
 
 def say(message: str) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.commands.history import shown_value
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, info, read_model
+from cqrs_cli.cli.context import AS_HELP, WHEN_HELP, Format, info, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.past import Changes, Moment
@@ -50,14 +50,14 @@ def run(
         str | None,
         typer.Option("--until", metavar="WHEN", help="The end, the same way (default: now)."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """What changed in what USER can see between two moments: the opportunities gained
     (with the reason), lost (with why: reassigned, deleted, archived, hierarchy moved,
     company, access) and changed (stage, won or lost, expected revenue, ...)."""
     from cqrs_cli.cli.output import check_format, emit_json, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx) as model:
         found = model.changes(as_user, since, until)
     login = found.user.login

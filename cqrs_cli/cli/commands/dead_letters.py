@@ -7,10 +7,18 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, open_for
-from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.cli.context import Format, info, open_for
+from cqrs_cli.cli.output import Col, check_format, emit_rows
 
-COLUMNS = ["id", "handler", "position", "event_type", "attempts", "failed_at", "error"]
+COLUMNS = [
+    Col("id"),
+    Col("handler"),
+    Col("position"),
+    Col("event_type", keep=True),
+    Col("attempts"),
+    Col("failed_at", keep=True, rank=1),
+    Col("error"),
+]
 
 
 def run(
@@ -22,13 +30,13 @@ def run(
             help="Deliver each one again; a webhook paused on one resumes from there.",
         ),
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """List dead letters; --retry delivers them again (delivered ones leave the list)."""
     from cqrs_cli.bus.dead_letters import DeadLetters
     from cqrs_cli.bus.event_bus import default_bus
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with open_for(ctx, write=retry, create=False) as store:
         letters = DeadLetters(store)
         if retry:

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, read_model
+from cqrs_cli.cli.context import Format, read_model
 
 COLUMNS = ["position", "recorded_at", "write_date", "change", "field", "old", "new"]
+DATES = ("recorded_at", "write_date")
 
 
 def shown_value(value: Any) -> Any:
@@ -30,14 +31,14 @@ def run(
             show_default=False,
         ),
     ],
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """The timeline of one opportunity, oldest first: created, each change of its fields
     (stage, salesperson, account, team by the names they had then), archived (lost),
     won, deleted; with Odoo's write_date and the log position and time of each."""
-    from cqrs_cli.cli.output import check_format, emit_rows
+    from cqrs_cli.cli.output import Col, check_format, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx) as model:
         found = model.history(opportunity)
     rows: list[dict[str, Any]] = []
@@ -67,9 +68,14 @@ def run(
                 }
             )
     opp = found.opportunity
+    # The dates are never cut: in a table they show when the terminal has room for them
+    # beside what changed (about 115 columns), the time recorded first.
+    columns = [
+        Col(c, keep=c in DATES, rank=DATES.index(c) + 1 if c in DATES else 0) for c in COLUMNS
+    ]
     emit_rows(
         rows,
-        COLUMNS,
+        columns,
         fmt,
         title=f"History of opportunity {opp.id}: {opp.name}",
         json_value=found,

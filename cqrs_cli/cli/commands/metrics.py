@@ -6,19 +6,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, as_of_title, read_model
+from cqrs_cli.cli.context import AS_HELP, WHEN_HELP, Format, as_of_title, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.metrics import Metrics
 
 FIGURES = ("pipeline_value", "weighted_pipeline", "won_revenue", "active_opportunities")
+STAGE_FIGURES = ("stage", "count", "value")
 BAR_WIDTH = 30
 
 
 def run(
     ctx: typer.Context,
     as_user: Annotated[str, typer.Option("--as", help=AS_HELP)],
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
     ] = None,
@@ -26,7 +27,7 @@ def run(
     """Pipeline value, weighted pipeline, won revenue and open count: own and team."""
     from cqrs_cli.cli.output import check_format, emit_json, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx, as_of=as_of) as model:
         found = model.metrics(as_user)
     if fmt == "json":
@@ -34,12 +35,22 @@ def run(
     elif fmt == "table":
         _draw(found, as_of_title(model, found.user.login))
     else:
-        rows = [
-            {"scope": scope, **{k: figs[k] for k in FIGURES}}  # type: ignore[literal-required]
-            for scope, figs in (("own", found.own), ("team", found.team))
-            if figs is not None
+        emit_rows(_rows(found), ["scope", *FIGURES, *STAGE_FIGURES], fmt)
+
+
+def _rows(found: Metrics) -> list[dict[str, object]]:
+    """Each scope's figures, then its by-stage rows (`stage`, `count`, `value`; a stage of
+    None is the open ones with no stage): everything of the JSON, in one table."""
+    rows: list[dict[str, object]] = []
+    for scope, figs in (("own", found.own), ("team", found.team)):
+        if figs is None:
+            continue
+        rows.append({"scope": scope, **{k: figs[k] for k in FIGURES}})  # type: ignore[literal-required]
+        rows += [
+            {"scope": scope, "stage": s["stage"], "count": s["count"], "value": s["value"]}
+            for s in figs["by_stage"]
         ]
-        emit_rows(rows, ["scope", *FIGURES], fmt)
+    return rows
 
 
 def _draw(found: Metrics, who: str) -> None:
@@ -53,7 +64,7 @@ def _draw(found: Metrics, who: str) -> None:
             continue
         summary = Table(title=text(f"{who}: {scope}", "table.title"))
         for key in FIGURES:
-            summary.add_column(key)
+            summary.add_column(key, justify="right")
         summary.add_row(
             *(
                 f"{value:,.2f}" if isinstance(value, float) else str(value)
@@ -64,7 +75,7 @@ def _draw(found: Metrics, who: str) -> None:
         top = max((row["value"] for row in figs["by_stage"]), default=0.0) or 1.0
         bars = Table(title=text("by stage", "table.title"), show_header=True)
         for column in ("stage", "count", "value", ""):
-            bars.add_column(column)
+            bars.add_column(column, justify="right" if column in ("count", "value") else "left")
         for row in figs["by_stage"]:
             width = round(BAR_WIDTH * row["value"] / top) if row["value"] > 0 else 0
             bars.add_row(

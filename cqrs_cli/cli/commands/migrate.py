@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cqrs_cli.cli.context import (
-    FORMAT_HELP,
     SUMMARY_FORMAT_HELP,
+    Format,
     check_summary_format,
     emit_summary,
     info,
@@ -38,7 +38,7 @@ def run(
     show_status: Annotated[
         bool, typer.Option("--status", help="List applied and pending migrations, change nothing.")
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """Create the file or apply pending migrations (idempotent)."""
     if ctx.invoked_subcommand is not None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.cli.context import info, state
+from cqrs_cli.cli.context import check_summary_format, info, state
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 if TYPE_CHECKING:
@@ -54,10 +54,20 @@ def run(
         typer.Option("--projection", help=f"A view to rebuild: {VIEWS} (repeatable)."),
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Rebuild every view.")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Print what was rebuilt as data on stdout: table, tsv, json, csv or any"
+            " tabulate format. Without it, one message line on stderr (none with --quiet).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Replay from position 0 into fresh tables; readers keep the old view until the swap."""
     from cqrs_cli.app.rebuild import rebuild, views_named
 
+    fmt = check_summary_format(fmt)
     if everything == bool(projection):
         raise CqrsError("give --projection NAME or --all", exit_code=EXIT_USAGE)
     names = views_named(None if everything else projection)
@@ -67,6 +77,17 @@ def run(
     else:
         with Bar(names) as bar:
             report = rebuild(state(ctx).db, names, progress=bar)
+    if fmt is not None:
+        from cqrs_cli.cli.output import emit_rows
+
+        done = {
+            "views": report.names,
+            "events": report.events,
+            "seconds": round(report.seconds, 3),
+            "events_per_second": None if report.seconds <= 0 else round(report.rate),
+        }
+        emit_rows([done], list(done), fmt, title="rebuild", json_value=done)
+        return
     info(
         ctx,
         f"Rebuilt {', '.join(names)}: {report.events:,} events in "

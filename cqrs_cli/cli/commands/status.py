@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
+from cqrs_cli.cli.context import Format, info, read_model
 
 COLUMNS = ["name", "version", "position", "lag", "state", "error"]
+KEPT = ("name", "state")  # a view's name and state are never cut
 SYNC_FIELDS = ["id", "source", "mode", "status", "started_at", "finished_at", "events", "error"]
 SCRATCH = "__rebuild"  # the scratch tables' mark (cqrs_cli/projections/runner.py)
 
 
 def run(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """Head position, each projection's checkpoint, lag, state and error, the last sync run,
     and warnings: a log cut short, scratch tables a killed rebuild left, a rebuild running."""
     from cqrs_cli.cli.output import check_format, emit_rows, plain
     from cqrs_cli.cli.terminal import say
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx, migrate=False) as model:
         found = model.status()
     if fmt == "json":
         emit_rows([], COLUMNS, fmt, json_value=found)
         return
-    emit_rows(plain(found.projections), COLUMNS, fmt, title=f"head {found.head}")
+    from cqrs_cli.cli.output import Col
+
+    columns = [Col(c, keep=c in KEPT) for c in COLUMNS]
+    emit_rows(plain(found.projections), columns, fmt, title=f"head {found.head}")
     if fmt == "table":
         # One run, many fields: a field per line stays readable on a narrow terminal.
         run = plain(found.last_sync) if found.last_sync else {}

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, WHEN_HELP, as_of_title, info, read_model
+from cqrs_cli.cli.context import WHEN_HELP, Format, as_of_title, info, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.people import OrgChart
+    from cqrs_cli.cli.output import Col
 
 COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates", "teams"]
 
@@ -17,7 +18,7 @@ COLUMNS = ["id", "login", "name", "active", "access", "manager", "subordinates",
 def run(
     ctx: typer.Context,
     tree: Annotated[bool, typer.Option("--tree", help="Draw the org chart.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
     ] = None,
@@ -26,13 +27,19 @@ def run(
     from cqrs_cli.app.read_model import org_chart
     from cqrs_cli.cli.output import check_format, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     with read_model(ctx, as_of=as_of) as model:
         found = model.profiles()
     if found.looping:
         info(ctx, f"Warning: the manager chain loops for {', '.join(found.looping)}")
     if tree:
-        _tree(org_chart(found.items), as_of_title(model, "org chart"))
+        chart = org_chart(found.items)
+        if fmt == "table":
+            _tree(chart, as_of_title(model, "org chart"))
+        else:
+            # JSON: the chart nested (each person with their `children`); other formats:
+            # one row per person, in the chart's order, with their depth and manager.
+            emit_rows(_tree_rows(chart), TREE_COLUMNS, fmt, json_value=chart.roots)
         return
     login = {p.id: p.login for p in found.items}
     rows = [
@@ -48,7 +55,51 @@ def run(
         }
         for p in found.items
     ]
-    emit_rows(rows, COLUMNS, fmt, title=as_of_title(model, "users"), json_value=found.items)
+    emit_rows(rows, _columns(), fmt, title=as_of_title(model, "users"), json_value=found.items)
+
+
+TREE_COLUMNS = ["depth", "id", "login", "name", "access", "active", "manager"]
+
+
+def _tree_rows(chart: OrgChart) -> list[dict[str, object]]:
+    from cqrs_cli.app.answers.people import OrgNode
+
+    rows: list[dict[str, object]] = []
+
+    def walk(node: OrgNode, depth: int, manager: str | None) -> None:
+        rows.append(
+            {
+                "depth": depth,
+                "id": node.id,
+                "login": node.login,
+                "name": node.name,
+                "access": node.access,
+                "active": node.active,
+                "manager": manager,
+            }
+        )
+        for child in node.children:
+            walk(child, depth + 1, node.login)
+
+    for root in chart.roots:
+        walk(root, 0, None)
+    return rows
+
+
+def _columns() -> list[Col]:
+    """At 80 columns: who, their access and manager; teams and subordinates when wider."""
+    from cqrs_cli.cli.output import Col
+
+    return [
+        Col("id", keep=True),
+        Col("login"),
+        Col("name"),
+        Col("active", keep=True),
+        Col("access", keep=True),
+        Col("manager"),
+        Col("subordinates", rank=2),
+        Col("teams", rank=1),
+    ]
 
 
 def _tree(chart: OrgChart, title: str) -> None:

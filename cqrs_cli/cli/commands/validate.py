@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, state
+from cqrs_cli.cli.context import Format, state
 from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, source_choice
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, EXIT_USAGE, CqrsError
 
 COLUMNS = ["name", "expected", "actual", "ok", "detail"]
+# What a check found is never cut; its name and detail fold.
+KEPT = ("expected", "actual", "ok")
 # The count keys of app/validation.py's COUNTERS, spelled out here so `--help` does not
 # load the checks.
 COUNT_KEYS = ("users", "opportunities", "accounts", "employees", "teams", "stages", "events")
@@ -48,13 +50,13 @@ def run(
     user: User = None,
     password: Password = None,
     timeout: Timeout = 60.0,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """Check counts, invariants, views and the hash chain; exit 3 when a check fails."""
     from cqrs_cli.app.validation import parse_expectations, validate
     from cqrs_cli.cli.output import check_format, emit_rows
 
-    check_format(fmt)
+    fmt = check_format(fmt)
     expected = parse_expectations(expect or [])
     if not against_source and (demo or from_file is not None or url is not None):
         raise CqrsError("a source option needs --against-source", exit_code=EXIT_USAGE)
@@ -65,7 +67,10 @@ def run(
     )
     found = validate(state(ctx).db, expected=expected, deep=deep, source=source)
     rows = [c.as_json() for c in found.checks]
-    emit_rows(rows, COLUMNS, fmt, title="validate", json_value=found)
+    from cqrs_cli.cli.output import Col
+
+    columns = [Col(c, keep=c in KEPT) for c in COLUMNS]
+    emit_rows(rows, columns, fmt, title="validate", json_value=found)
     if found.failed:
         raise CqrsError(
             f"{len(found.failed)} of {len(found.checks)} checks failed: {', '.join(found.failed)}",

@@ -24,9 +24,24 @@ def run(
             help="A head printed by an earlier verify: fail unless the log still holds it.",
         ),
     ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Print what was found as data on stdout: table, tsv, json, csv or any"
+            " tabulate format. Without it: one line, OK and the head (or the problems as"
+            " an error).",
+            show_default=False,
+            metavar="FORMAT",
+        ),
+    ] = None,
 ) -> None:
     """SQLite's integrity check, the hash chain, and the log's head against every record of it
     (checkpoints, sync runs, --expect). Prints OK and the head, or the problems (exit 3)."""
+    from cqrs_cli.cli.output import check_format, emit_rows
+
+    if fmt is not None:
+        fmt = check_format(fmt)
     expected = parse_head(expect) if expect is not None else None
     try:
         with open_for(ctx) as store:
@@ -37,9 +52,18 @@ def run(
         raise
     except sqlite3.DatabaseError as exc:  # so damaged that opening it failed
         raise CqrsError(f"the file is damaged: {exc}", exit_code=EXIT_CHECK_FAILED) from exc
+    if fmt is not None:
+        found = {
+            "ok": report.ok,
+            "events": report.events,
+            "head": None if report.head is None else str(report.head),  # as --expect takes it
+            "problems": report.problems,
+        }
+        emit_rows([found], list(found), fmt, title="verify", json_value=found)
     if not report.ok:
         raise CqrsError("; ".join(report.problems), exit_code=EXIT_CHECK_FAILED)
-    out(ok_line(report))
+    if fmt is None:
+        out(ok_line(report))
 
 
 def ok_line(report: FileReport) -> str:

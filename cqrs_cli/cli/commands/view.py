@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.commands.numbers import number_option
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, as_of_title, read_model
+from cqrs_cli.cli.context import AS_HELP, WHEN_HELP, Format, as_of_title, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.opportunities import Opportunity
+    from cqrs_cli.cli.output import Col
 
 COLUMNS = [
     "id",
@@ -25,8 +26,37 @@ COLUMNS = [
     "reason",
     "via",
 ]
-# A table says via whom in the reason: "subordinate · zakariya".
-TABLE_COLUMNS = COLUMNS[:-1]
+
+
+def _table_columns() -> list[Col]:
+    """What a table shows: at 80 columns the id, name, stage (and status), expected
+    revenue, salesperson and reason; the account, the probability and the manager as
+    the terminal widens."""
+    from cqrs_cli.cli.output import Col
+
+    return [
+        Col("id", keep=True),
+        Col("name"),
+        Col("stage"),
+        Col("expected_revenue"),
+        Col("probability", rank=2),
+        Col("salesperson"),
+        Col("manager", rank=3),
+        Col("account", rank=1),
+        Col("reason"),
+    ]
+
+
+def _table_row(item: Opportunity) -> dict[str, Any]:
+    row = _flat(item)
+    # The status where the stage does not say it ("Qualified · lost"), and via whom in
+    # the reason ("subordinate · zakariya").
+    stage = row["stage"]
+    if stage is None or (item.status != "open" and item.status != stage.casefold()):
+        row["stage"] = item.status if stage is None else f"{stage} · {item.status}"
+    if item.via is not None:
+        row["reason"] = f"{item.reason} · {item.via}"
+    return row
 
 
 def _flat(item: Opportunity) -> dict[str, Any]:
@@ -93,7 +123,7 @@ def run(
             "--offset", parser=number_option("--offset", 0), metavar="N", help="Skip the first N."
         ),
     ] = 0,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
     ] = None,
@@ -102,23 +132,22 @@ def run(
     from cqrs_cli.app.answers.opportunities import OpportunityFilter
     from cqrs_cli.cli import output
 
-    output.check_format(fmt)
+    fmt = output.check_format(fmt)
     filters = OpportunityFilter(status, stage, search, salesperson, team, sort, limit, offset)
     with (
         read_model(ctx, as_of=as_of) as model,
         model.stream_opportunities(as_user, filters) as found,
     ):
-        # JSON and CSV are written as the rows come; a table needs them all first.
+        # JSON, CSV and TSV are written as the rows come; a table needs them all first.
         if fmt == "json":
             output.stream_json(found.items)
             return
         if fmt == "csv":
             output.emit_csv(map(_flat, found.items), COLUMNS)
             return
+        if fmt == "tsv":
+            output.emit_tsv(map(_flat, found.items), COLUMNS)
+            return
         user, items = found.user, list(found.items)
-    rows = [_flat(i) for i in items]
-    for row in rows:
-        if row["via"] is not None:
-            row["reason"] = f"{row['reason']} · {row['via']}"
     title = as_of_title(model, f"What {user.login} can see ({len(items)})")
-    output.emit_rows(rows, TABLE_COLUMNS, fmt, title=title)
+    output.emit_rows([_table_row(i) for i in items], _table_columns(), fmt, title=title)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, open_for
+from cqrs_cli.cli.context import Format, info, open_for
 from cqrs_cli.cli.output import check_format, emit_rows
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    fmt: Format = None,
 ) -> None:
     """The webhooks with their checkpoint, lag, pending events and state (no secrets)."""
     from cqrs_cli.bus.checkpoints import SubscriberCheckpoints

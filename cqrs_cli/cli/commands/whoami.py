@@ -20,18 +20,26 @@ def run(
 ) -> None:
     """Which opportunities and accounts USER can see."""
     from cqrs_cli.app.answers.visibility import CanSeeExplained
-    from cqrs_cli.cli.output import check_format, emit_rows
+    from cqrs_cli.cli.output import Col, check_format, emit_rows
 
     check_format(fmt)
     with read_model(ctx, as_of=as_of) as model:
-        found = model.can_see(as_user, explain=explain or fmt != "json")
+        found = model.can_see(as_user, explain=explain)
     if fmt == "json":
         emit_rows([], [], fmt, json_value=found)
         return
-    assert isinstance(found, CanSeeExplained)
-    rows = [
-        {"opportunity": int(oid), "reason": r["reason"], "via": r.get("via")}
-        for oid, r in found.reasons.items()
+    # One row per thing seen, opportunities then accounts, as the JSON has both.
+    reasons = found.reasons if isinstance(found, CanSeeExplained) else {}
+    rows: list[dict[str, object]] = [
+        {"kind": "opportunity", "id": oid, **reasons.get(str(oid), {})}
+        for oid in found.opportunities
     ]
-    columns = ["opportunity", "reason", "via"] if explain else ["opportunity"]
-    emit_rows(rows, columns, fmt, title=as_of_title(model, f"{found.user.login} can see"))
+    rows += [{"kind": "account", "id": aid} for aid in found.accounts]
+    columns = [Col("kind", keep=True), Col("id", keep=True)]
+    if explain:
+        columns += [Col("reason", keep=True), Col("via")]
+    title = (
+        f"{found.user.login} can see {len(found.opportunities)} opportunities"
+        f" and {len(found.accounts)} accounts"
+    )
+    emit_rows(rows, columns, fmt, title=as_of_title(model, title))
