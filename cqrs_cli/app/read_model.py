@@ -130,6 +130,40 @@ class ReadModel:
         with self._reading(USER_VIEWS) as conn:
             return self._resolve(conn, who)
 
+    def users(self) -> tuple[UserRef, ...]:
+        """Every synced user (archived ones too), by id."""
+        with self._reading(USER_VIEWS) as conn:
+            return tuple(
+                UserRef(uid, login, name)
+                for uid, login, name in conn.execute(
+                    f"SELECT user_id, login, name FROM user_profiles{self.suffix} ORDER BY user_id"
+                )
+            )
+
+    def active_user(self, user_id: int) -> UserRef | None:
+        """The synced user `user_id` when active in Odoo, else None."""
+        with self._reading(USER_VIEWS) as conn:
+            return self._active(conn, user_id)
+
+    def token_holder(self, secret: str, now: str) -> UserRef | None:
+        """The user a token answers as: None when the token is unknown, revoked or
+        expired at `now`, or its user is archived or no longer synced (app/tokens.py)."""
+        from cqrs_cli.store import tokens
+
+        with self._reading(USER_VIEWS) as conn:
+            row = tokens.find(conn, secret)
+            if row is None or not row.usable(now):
+                return None
+            return self._active(conn, row.user_id)
+
+    def _active(self, conn: sqlite3.Connection, user_id: int) -> UserRef | None:
+        row = conn.execute(
+            f"SELECT user_id, login, name FROM user_profiles{self.suffix}"
+            " WHERE user_id = ? AND active",
+            (user_id,),
+        ).fetchone()
+        return None if row is None else UserRef(row[0], row[1], row[2])
+
     def opportunities(self, who: Who, filters: OpportunityFilter | None = None) -> Opportunities:
         """The opportunities `who` can see (open, won and lost), with the reason for each,
         in id order."""

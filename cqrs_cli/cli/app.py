@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # Groups of commands, listed after the commands as Typer lists them.
     "migrate": ("migrate", "app"),
     "webhooks": ("webhooks", "app"),
+    "tokens": ("tokens", "app"),
 }
 
 
