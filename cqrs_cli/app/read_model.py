@@ -60,7 +60,7 @@ from cqrs_cli.store.files import NeedsMigration, Store, open_store
 
 # The answers of the other questions load with their question: a query pays only for its own.
 if TYPE_CHECKING:
-    from cqrs_cli.app.answers.file import Status
+    from cqrs_cli.app.answers.file import Freshness, Status
     from cqrs_cli.app.answers.log import Event, EventQuery
     from cqrs_cli.app.answers.metrics import Metrics
     from cqrs_cli.app.answers.people import OrgChart, Profile, Profiles
@@ -362,6 +362,22 @@ class ReadModel:
                 ),
             ),
             tuple(problems),
+        )
+
+    def freshness(self) -> Freshness:
+        """Where the answers stand: the views' position in the log and the last sync run
+        (cheap: checkpoints and one row, what a page shows at its foot)."""
+        from cqrs_cli.app.answers.file import Freshness
+        from cqrs_cli.store.sync_state import last_run
+
+        with self._reading(OPPORTUNITY_VIEWS) as conn:
+            head, views = readiness.status(self.store, OPPORTUNITY_VIEWS)
+            run = last_run(conn)
+        return Freshness(
+            min((v.position for v in views), default=0),
+            head,
+            None if run is None else run.status,
+            None if run is None else (run.finished_at or run.started_at),
         )
 
     def events(self, query: EventQuery | None = None) -> tuple[Event, ...]:

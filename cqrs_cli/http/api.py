@@ -1,0 +1,126 @@
+"""`/api/v2/...`: the questions of the read model as JSON, answered as the caller.
+
+Each endpoint parses, makes one call to the read model, and writes the answer with
+orjson: the same typed answers, so the same JSON, as the commands (`--format json`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from cqrs_cli.app.answers.opportunities import Opportunity, OpportunityFilter
+from cqrs_cli.app.answers.people import Profile
+from cqrs_cli.app.answers.users import UserRef
+from cqrs_cli.app.read_model import ReadModel, UnknownUser, resolve_user
+from cqrs_cli.domain.access import ADMINISTRATOR
+from cqrs_cli.http.auth import required, serving
+
+router = APIRouter(prefix="/api/v2", tags=["api"])
+Caller = Annotated[UserRef, Depends(required)]
+NOT_FOUND_OPPORTUNITY = "no opportunity with this id that you may see"
+NOT_FOUND_USER = "no user you may see matches the parameter user"
+
+
+class JSONAnswer(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def model(request: Request) -> ReadModel:
+    return serving(request).readers.get()
+
+
+Model = Annotated[ReadModel, Depends(model)]
+
+
+def profile_of(found: ReadModel, user_id: int) -> Profile:
+    for p in found.profiles().items:
+        if p.id == user_id:
+            return p
+    raise HTTPException(404, NOT_FOUND_USER)
+
+
+def is_admin(found: ReadModel, user: UserRef) -> bool:
+    return profile_of(found, user.id).access == ADMINISTRATOR
+
+
+def visible(found: ReadModel, user: UserRef, opportunity_id: int) -> Opportunity | None:
+    """The opportunity when `user` may see it, else None (never saying it exists)."""
+    with found.stream_opportunities(user.id) as stream:
+        for item in stream.items:
+            if item.id == opportunity_id:
+                return item
+    return None
+
+
+@router.get("/dashboard", response_class=JSONAnswer, summary="Pipeline figures: own and team")
+def dashboard(user: Caller, found: Model) -> JSONAnswer:
+    return JSONAnswer(found.metrics(user.id))
+
+
+@router.get("/opportunities", response_class=JSONAnswer, summary="What the caller can see")
+def opportunities(
+    user: Caller,
+    found: Model,
+    status: Annotated[Literal["open", "won", "lost"] | None, Query()] = None,
+    stage: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONAnswer:
+    answer = found.opportunities(user.id, OpportunityFilter(status, stage))
+    return JSONAnswer({"items": answer.items, "total": len(answer.items)})
+
+
+@router.get(
+    "/opportunities/{opportunity_id}",
+    response_class=JSONAnswer,
+    summary="One opportunity the caller can see (404 otherwise)",
+)
+def opportunity(user: Caller, found: Model, opportunity_id: int) -> JSONAnswer:
+    item = visible(found, user, opportunity_id)
+    if item is None:
+        raise HTTPException(404, NOT_FOUND_OPPORTUNITY)
+    return JSONAnswer(item)
+
+
+@router.get("/users/profile", response_class=JSONAnswer, summary="The caller, or someone below")
+def profile(
+    user: Caller,
+    found: Model,
+    who: Annotated[str | None, Query(alias="user", min_length=1, max_length=200)] = None,
+) -> JSONAnswer:
+    everyone = found.profiles().items
+    me = next((p for p in everyone if p.id == user.id), None)
+    if me is None:
+        raise HTTPException(404, NOT_FOUND_USER)
+    if who is None:
+        return JSONAnswer(me)
+    allowed = (
+        {p.id for p in everyone} if me.access == ADMINISTRATOR else {me.id, *me.all_subordinates}
+    )
+    # Named among those the caller may see only: an error never tells who else exists.
+    mine = [UserRef(p.id, p.login, p.name) for p in everyone if p.id in allowed]
+    try:
+        target = resolve_user(mine, who)
+    except UnknownUser:
+        raise HTTPException(404, NOT_FOUND_USER) from None
+    return JSONAnswer(next(p for p in everyone if p.id == target.id))
+
+
+@router.get("/users/hierarchy", response_class=JSONAnswer, summary="The caller's org chart")
+def hierarchy(user: Caller, found: Model) -> JSONAnswer:
+    return JSONAnswer(found.hierarchy(None if is_admin(found, user) else user.id))
+
+
+@router.get("/status", response_class=JSONAnswer, summary="The file's state (administrators)")
+def status(user: Caller, found: Model) -> JSONAnswer:
+    if not is_admin(found, user):
+        raise HTTPException(403, "administrators only")
+    answer = found.status()
+    # A lock's command line may name the file's path: not for a response.
+    locks = tuple(dataclasses.replace(lock, command=None, host=None) for lock in answer.locks)
+    return JSONAnswer(dataclasses.replace(answer, locks=locks))
