@@ -152,7 +152,9 @@ def main() -> None:
         server = Server(db, "--no-access-log")
         floor: subprocess.Popen[bytes] | None = None
         try:
-            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
+            with httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+            ) as c:
                 seen = c.get("/api/v2/opportunities").json()["total"]
                 sizes = {p: len(c.get(p).content) for p in PATHS}
             print(
@@ -184,8 +186,15 @@ def main() -> None:
             print("while a writer appends to the file (batches of 500 events, each caught up)")
             for path in PATHS:
                 writer = subprocess.Popen(
-                    [sys.executable, "-c", WRITER, str(ROOT), str(db), str(args.seconds),
-                     str(int(100_000 * args.scale))],
+                    [
+                        sys.executable,
+                        "-c",
+                        WRITER,
+                        str(ROOT),
+                        str(db),
+                        str(args.seconds),
+                        str(int(100_000 * args.scale)),
+                    ],
                     stdout=subprocess.PIPE,
                     text=True,
                 )

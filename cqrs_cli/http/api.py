@@ -10,17 +10,16 @@ import dataclasses
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from cqrs_cli.app.answers.opportunities import Opportunity, OpportunityFilter
 from cqrs_cli.app.answers.people import Profile
 from cqrs_cli.app.answers.users import UserRef
 from cqrs_cli.app.read_model import ReadModel, UnknownUser, resolve_user
 from cqrs_cli.domain.access import ADMINISTRATOR
-from cqrs_cli.http.auth import required, serving
+from cqrs_cli.http.auth import asking
 
 router = APIRouter(prefix="/api/v2", tags=["api"])
-Caller = Annotated[UserRef, Depends(required)]
 NOT_FOUND_OPPORTUNITY = "no opportunity with this id that you may see"
 NOT_FOUND_USER = "no user you may see matches the parameter user"
 
@@ -30,13 +29,6 @@ class JSONAnswer(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
-
-
-def model(request: Request) -> ReadModel:
-    return serving(request).readers.get()
-
-
-Model = Annotated[ReadModel, Depends(model)]
 
 
 def profile_of(found: ReadModel, user_id: int) -> Profile:
@@ -60,17 +52,18 @@ def visible(found: ReadModel, user: UserRef, opportunity_id: int) -> Opportunity
 
 
 @router.get("/dashboard", response_class=JSONAnswer, summary="Pipeline figures: own and team")
-def dashboard(user: Caller, found: Model) -> JSONAnswer:
+def dashboard(request: Request) -> JSONAnswer:
+    user, found = asking(request)
     return JSONAnswer(found.metrics(user.id))
 
 
 @router.get("/opportunities", response_class=JSONAnswer, summary="What the caller can see")
 def opportunities(
-    user: Caller,
-    found: Model,
+    request: Request,
     status: Annotated[Literal["open", "won", "lost"] | None, Query()] = None,
     stage: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONAnswer:
+    user, found = asking(request)
     answer = found.opportunities(user.id, OpportunityFilter(status, stage))
     return JSONAnswer({"items": answer.items, "total": len(answer.items)})
 
@@ -80,7 +73,8 @@ def opportunities(
     response_class=JSONAnswer,
     summary="One opportunity the caller can see (404 otherwise)",
 )
-def opportunity(user: Caller, found: Model, opportunity_id: int) -> JSONAnswer:
+def opportunity(request: Request, opportunity_id: int) -> JSONAnswer:
+    user, found = asking(request)
     item = visible(found, user, opportunity_id)
     if item is None:
         raise HTTPException(404, NOT_FOUND_OPPORTUNITY)
@@ -89,10 +83,10 @@ def opportunity(user: Caller, found: Model, opportunity_id: int) -> JSONAnswer:
 
 @router.get("/users/profile", response_class=JSONAnswer, summary="The caller, or someone below")
 def profile(
-    user: Caller,
-    found: Model,
+    request: Request,
     who: Annotated[str | None, Query(alias="user", min_length=1, max_length=200)] = None,
 ) -> JSONAnswer:
+    user, found = asking(request)
     everyone = found.profiles().items
     me = next((p for p in everyone if p.id == user.id), None)
     if me is None:
@@ -112,12 +106,14 @@ def profile(
 
 
 @router.get("/users/hierarchy", response_class=JSONAnswer, summary="The caller's org chart")
-def hierarchy(user: Caller, found: Model) -> JSONAnswer:
+def hierarchy(request: Request) -> JSONAnswer:
+    user, found = asking(request)
     return JSONAnswer(found.hierarchy(None if is_admin(found, user) else user.id))
 
 
 @router.get("/status", response_class=JSONAnswer, summary="The file's state (administrators)")
-def status(user: Caller, found: Model) -> JSONAnswer:
+def status(request: Request) -> JSONAnswer:
+    user, found = asking(request)
     if not is_admin(found, user):
         raise HTTPException(403, "administrators only")
     answer = found.status()

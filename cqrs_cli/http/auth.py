@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fastapi import HTTPException, Request
 
 from cqrs_cli.app.answers.users import UserRef
+from cqrs_cli.app.read_model import ReadModel
 from cqrs_cli.app.tokens import now_iso
 from cqrs_cli.http.readers import Readers
 
@@ -83,24 +84,27 @@ def bearer(request: Request) -> str | None:
 
 
 def caller(request: Request) -> UserRef | None:
-    """The user this request answers as, or None."""
+    """The user this request answers as, or None. Call it in the thread that then asks
+    the model (`asking`): a thread's model is never handed to another thread, where it
+    would be used beside its own thread's questions."""
     state = serving(request)
+    model = state.readers.get()
     secret = bearer(request)
     if secret is None:
         secret = request.cookies.get(TOKEN_COOKIE)
     if secret is not None:
-        return state.readers.get().token_holder(secret, now_iso()) if secret else None
+        return model.token_holder(secret, now_iso()) if secret else None
     sid = request.cookies.get(SESSION_COOKIE)
     if sid and state.odoo is not None:
         user_id = state.sessions.user_id(sid)
         if user_id is not None:
-            return state.readers.get().active_user(user_id)
+            return model.active_user(user_id)
     return None
 
 
-def required(request: Request) -> UserRef:
-    """The caller, or 401."""
+def asking(request: Request) -> tuple[UserRef, ReadModel]:
+    """The caller (else 401) and this thread's read model, to ask as them."""
     user = caller(request)
     if user is None:
         raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return user
+    return user, serving(request).readers.get()

@@ -24,7 +24,7 @@ from cqrs_cli.app.answers.users import UserRef
 from cqrs_cli.app.read_model import ReadModel
 from cqrs_cli.app.tokens import now_iso
 from cqrs_cli.http.api import is_admin, visible
-from cqrs_cli.http.auth import SESSION_COOKIE, TOKEN_COOKIE, caller, serving
+from cqrs_cli.http.auth import SESSION_COOKIE, TOKEN_COOKIE, Serving, caller, serving
 
 log = logging.getLogger("cqrs.serve")
 router = APIRouter(include_in_schema=False)
@@ -154,33 +154,33 @@ def _cookie(request: Request, response: Response, name: str, value: str) -> None
     )
 
 
+# Each in one worker thread, with that thread's own model.
+def _token_user(state: Serving, token: str) -> UserRef | None:
+    return state.readers.get().token_holder(token, now_iso())
+
+
+def _odoo_user(state: Serving, login: str, password: str) -> UserRef | None:
+    from cqrs_cli.app.sign_in import odoo_user
+
+    assert state.odoo is not None
+    odoo = state.odoo
+    return odoo_user(state.readers.get(), odoo.url, odoo.database, login, password, odoo.timeout)
+
+
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request) -> Response:
     form = await _form(request)
     state = serving(request)
     token = form.get("token", "").strip()
     if token:
-        model = await run_in_threadpool(state.readers.get)
-        user = await run_in_threadpool(model.token_holder, token, now_iso())
+        user = await run_in_threadpool(_token_user, state, token)
         if user is not None:
             response = RedirectResponse("/", status_code=303)
             _cookie(request, response, TOKEN_COOKIE, token)
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
     elif state.odoo is not None and form.get("login") and form.get("password"):
-        from cqrs_cli.app.sign_in import odoo_user
-
-        odoo = state.odoo
-        model = await run_in_threadpool(state.readers.get)
-        user = await run_in_threadpool(
-            odoo_user,
-            model,
-            odoo.url,
-            odoo.database,
-            form["login"],
-            form["password"],
-            odoo.timeout,
-        )
+        user = await run_in_threadpool(_odoo_user, state, form["login"], form["password"])
         if user is not None:
             response = RedirectResponse("/", status_code=303)
             _cookie(request, response, SESSION_COOKIE, state.sessions.start(user.id))

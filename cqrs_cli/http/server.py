@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -42,6 +43,7 @@ DOCS_CSP = (
     "style-src https://cdn.jsdelivr.net; img-src https://fastapi.tiangolo.com data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+WORKER_THREADS = 8  # threads answering requests, each with its own read-only connection
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -131,6 +133,9 @@ def create_app(options: ServeOptions) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Each worker thread holds a connection and its page cache: a few threads keep
+        # the cores busy (SQLite reads release the GIL) without a cache per request.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         yield
         readers.close()
 

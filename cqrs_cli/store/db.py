@@ -12,7 +12,6 @@ from cqrs_cli.domain.errors import CqrsError
 # PRAGMA application_id marks a file as ours ("cqrs" in ASCII), so we never write
 # migrations into somebody else's SQLite database.
 APPLICATION_ID = 0x63717273
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 CACHE_KB = 32_768
 
@@ -38,10 +37,11 @@ def _check_path(path: Path, *, create: bool) -> bool:
         return True
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read {path}: permission denied")
-    with path.open("rb") as fh:
-        header = fh.read(16)
-    if header and header != SQLITE_HEADER:
-        raise StoreError(f"{path} is not a SQLite database")
+    # The header is checked by SQLite itself (`_check_ours`), never by opening the file
+    # here: closing any descriptor of the file drops every POSIX lock this process holds
+    # on it, those of its open connections too. A writer elsewhere then takes itself for
+    # the last user, deletes the -wal and unlinks the -shm, and a connection still open
+    # here keeps reading the old state forever (sqlite.org/howtocorrupt.html, 2.2).
     return False
 
 
@@ -97,6 +97,8 @@ def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3
             )
         _check_ours(conn, path)
     except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            raise StoreError(f"{path} is not a SQLite database") from exc
         raise StoreError(f"{path} is not a usable SQLite database ({exc})") from exc
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # The views declare foreign keys (opportunity_view.user_id → user_profiles, ...) so that
