@@ -12,6 +12,7 @@ from cqrs_cli.domain.errors import CqrsError
 # PRAGMA application_id marks a file as ours ("cqrs" in ASCII), so we never write
 # migrations into somebody else's SQLite database.
 APPLICATION_ID = 0x63717273
+SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 CACHE_KB = 32_768
 
@@ -71,6 +72,11 @@ def read_only_uri(path: Path) -> str:
     return f"file:{target}?mode=ro&immutable=1"
 
 
+def _sqlite_header(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == SQLITE_HEADER
+
+
 def _create_private(path: Path) -> None:
     # CRM data is private: the file (and, through SQLite, its -wal/-shm) get mode 0600.
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -97,8 +103,10 @@ def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3
             )
         _check_ours(conn, path)
     except sqlite3.DatabaseError as exc:
-        if "file is not a database" in str(exc):
-            raise StoreError(f"{path} is not a SQLite database") from exc
+        # Only now, when SQLite has refused the file, is it read here: a file no
+        # connection could open has no locks to lose.
+        if "file is not a database" in str(exc) and not _sqlite_header(path):
+            raise StoreError(f"{path} is not a SQLite database") from None
         raise StoreError(f"{path} is not a usable SQLite database ({exc})") from exc
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # The views declare foreign keys (opportunity_view.user_id → user_profiles, ...) so that
