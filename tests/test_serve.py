@@ -90,9 +90,25 @@ def test_the_answers_are_the_commands_json(
     assert listed == {"items": view, "total": 4}
     open_only = ask(http, vinsha, "/api/v2/opportunities", status="open").json()
     assert open_only["items"] == [i for i in view if i["status"] == "open"]
-    assert ask(http, vinsha, "/api/v2/opportunities", stage="won").json()["items"] == [
+    assert ask(http, vinsha, "/api/v2/opportunities", stage="Won").json()["items"] == [
         i for i in view if i["stage"] == "Won"
     ]
+
+    # The filters, the order and the page are the read model's, as `cqrs view` takes them.
+    for params, args in [
+        ({"search": "lobby"}, ["--search", "lobby"]),
+        ({"salesperson": "zakariya"}, ["--salesperson", "zakariya"]),
+        ({"team": "Direct Sales"}, ["--team", "Direct Sales"]),
+        (
+            {"sort": "revenue:desc", "limit": 2, "offset": 1},
+            ["--sort", "revenue:desc", "--limit", "2", "--offset", "1"],
+        ),
+    ]:
+        page = ask(http, vinsha, "/api/v2/opportunities", **params).json()
+        assert page["items"] == cli_json(db, "view", "--as", "vinsha", *args), params
+    paged = ask(http, vinsha, "/api/v2/opportunities", sort="revenue:desc", limit=2, offset=1)
+    assert paged.json()["total"] == 4 and len(paged.json()["items"]) == 2
+    assert {i["via"] for i in view if i["reason"] == "subordinate"} == {"zakariya@demo.example"}
 
     one = ask(http, vinsha, f"/api/v2/opportunities/{view[0]['id']}")
     assert one.status_code == 200 and one.json() == view[0]
@@ -210,6 +226,13 @@ def test_404_never_says_whether_an_invisible_thing_exists(
         ("/api/v2/opportunities/abc", {}, "path parameter opportunity_id"),
         ("/api/v2/opportunities/1.5", {}, "path parameter opportunity_id"),
         ("/api/v2/users/profile", {"user": ""}, "query parameter user"),
+        ("/api/v2/opportunities", {"limit": "-1"}, "query parameter limit"),
+        ("/api/v2/opportunities", {"limit": "100000"}, "query parameter limit"),
+        ("/api/v2/opportunities", {"offset": "x"}, "query parameter offset"),
+        ("/api/v2/opportunities", {"sort": "colour"}, "query parameter sort"),
+        ("/api/v2/opportunities", {"stage": "Nowhere"}, "query parameter stage"),
+        ("/api/v2/opportunities", {"team": "Nowhere"}, "query parameter team"),
+        ("/api/v2/opportunities", {"salesperson": "nobody-here"}, "query parameter salesperson"),
     ],
 )
 def test_422_names_the_parameter(

@@ -92,6 +92,14 @@ def test_vinsha_sees_her_four_her_figures_and_zakariya_below_her(
     assert rows(page) == 1
     page.screenshot(path=tmp_path / "3-filtered-won.png", full_page=True)
 
+    page.select_option("select[name=status]", "")
+    page.fill("input[name=search]", "LOBBY")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url("**search=LOBBY**")
+    assert rows(page) == 1 and "Lobby" in page.locator("#opportunities tbody").inner_text()
+    assert "via zakariya@demo.example" in page.locator("#opportunities tbody").inner_text()
+    page.screenshot(path=tmp_path / "3b-search.png", full_page=True)
+
     page.click("header >> text=Team")
     page.wait_for_selector("#tree")
     tree = page.locator("#tree > li")

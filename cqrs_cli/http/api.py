@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from cqrs_cli.app.answers.opportunities import Opportunity, OpportunityFilter
 from cqrs_cli.app.answers.people import Profile
@@ -22,6 +23,7 @@ from cqrs_cli.http.auth import asking
 router = APIRouter(prefix="/api/v2", tags=["api"])
 NOT_FOUND_OPPORTUNITY = "no opportunity with this id that you may see"
 NOT_FOUND_USER = "no user you may see matches the parameter user"
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000  # items a page of /opportunities holds
 
 
 class JSONAnswer(Response):
@@ -61,11 +63,28 @@ def dashboard(request: Request) -> JSONAnswer:
 def opportunities(
     request: Request,
     status: Annotated[Literal["open", "won", "lost"] | None, Query()] = None,
-    stage: Annotated[str | None, Query(max_length=200)] = None,
+    stage: Annotated[str | None, Query(max_length=200, description="name or id")] = None,
+    search: Annotated[
+        str | None, Query(max_length=200, description="in the name or account")
+    ] = None,
+    salesperson: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="a user, as --as")
+    ] = None,
+    team: Annotated[str | None, Query(max_length=200, description="name or id")] = None,
+    sort: Annotated[str | None, Query(max_length=40, description="FIELD or FIELD:desc")] = None,
+    limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONAnswer:
     user, found = asking(request)
-    answer = found.opportunities(user.id, OpportunityFilter(status, stage))
-    return JSONAnswer({"items": answer.items, "total": len(answer.items)})
+    filters = OpportunityFilter(status, stage, search, salesperson, team, sort, limit, offset)
+    try:
+        answer = found.opportunities(user.id, filters)
+    except UnknownUser:
+        # Its message lists the users there are: not for a caller who may not see them.
+        raise RequestValidationError(
+            [{"loc": ("query", "salesperson"), "msg": "no such user", "type": "value_error"}]
+        ) from None
+    return JSONAnswer({"items": answer.items, "total": answer.total})
 
 
 @router.get(

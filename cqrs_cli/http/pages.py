@@ -89,6 +89,8 @@ def home(
     scope: Annotated[Literal["own", "team"], Query()] = "own",
     status: Annotated[Literal["open", "won", "lost", ""], Query()] = "",
     stage: Annotated[str, Query(max_length=200)] = "",
+    search: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     found = _signed_in(request)
     if found is None:
@@ -96,7 +98,10 @@ def home(
     user, model = found
     metrics = model.metrics(user.id)
     figures = metrics.team if scope == "team" and metrics.team is not None else metrics.own
-    items = model.opportunities(user.id, OpportunityFilter(status or None, stage or None)).items
+    filters = OpportunityFilter(
+        status or None, stage or None, search or None, limit=LIST_LIMIT, offset=offset
+    )
+    listed = model.opportunities(user.id, filters)
     return _page(
         request,
         "dashboard.html",
@@ -106,10 +111,14 @@ def home(
         scope="team" if figures is metrics.team and metrics.team is not None else "own",
         figures=figures,
         bars=bars(figures),
-        items=items[:LIST_LIMIT],
-        total=len(items),
+        items=listed.items,
+        total=listed.total,
+        offset=offset,
+        more=offset + len(listed.items) < listed.total,
+        limit=LIST_LIMIT,
         status=status,
         stage=stage,
+        search=search,
     )
 
 

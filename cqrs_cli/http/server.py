@@ -105,10 +105,13 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _option_as_parameter(message: str) -> str:
-    # The read model speaks the CLI's words (`--status`); the API's are its parameters.
-    return re.sub(
-        r"--([a-z][a-z-]*)", lambda m: "parameter " + m.group(1).replace("-", "_"), message
-    )
+    """The read model speaks the CLI's words (`--status must be ...`); the API names its
+    query parameters, as the 422s FastAPI makes do (`query parameter status: ...`)."""
+    found = re.match(r"--([a-z][a-z-]*):?\s+(.*)", message, re.DOTALL)
+    if found is None:
+        return message
+    rest = re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), found.group(2))
+    return f"query parameter {found.group(1).replace('-', '_')}: {rest}"
 
 
 def _app_error(request: Request, exc: Exception) -> JSONResponse:
