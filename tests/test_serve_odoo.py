@@ -4,6 +4,7 @@ the fake Odoo over JSON-RPC (through odoorpc); and the command's own safe defaul
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cqrs_cli.app.tokens import create_token
 from tests.conftest import REPO, demo_data, run_cli
 from tests.demo_file import synced_copy
 from tests.fake_odoo import FakeOdoo, Login
@@ -121,3 +123,32 @@ def test_beyond_loopback_it_warns_to_put_tls_in_front(db: Path) -> None:
         process.wait(timeout=10)
     assert lines[0].startswith("Warning: listening on 0.0.0.0") and "TLS" in lines[0]
     assert lines[1].startswith("Serving ") and "http://0.0.0.0:" in lines[1]
+
+
+def test_an_unexpected_error_is_json_without_internals(tmp_path: Path) -> None:
+    db = synced_copy(tmp_path)
+    secret = create_token(db, "vinsha", expires=None).secret
+    server = Server(db, "--no-access-log")
+    try:
+        conn = sqlite3.connect(db)
+        conn.execute("DROP TABLE dashboard_metrics")  # a file damaged under the server
+        conn.close()
+        got = httpx.get(
+            server.url + "/api/v2/dashboard",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=30,
+        )
+        assert got.status_code == 500
+        assert got.json() == {"detail": "internal error; the server's log says more"}
+        assert "dashboard_metrics" in server.output() and "Traceback" in server.output()
+        # The rest still answers.
+        assert (
+            httpx.get(
+                server.url + "/api/v2/users/profile",
+                headers={"Authorization": f"Bearer {secret}"},
+                timeout=30,
+            ).status_code
+            == 200
+        )
+    finally:
+        server.stop()

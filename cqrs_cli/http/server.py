@@ -127,7 +127,7 @@ def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("error answering %s", request.url.path)
+    log.error("error answering %s", request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error; the server's log says more"}, status_code=500)
 
 
