@@ -159,7 +159,8 @@ def main() -> None:
                 sizes = {p: len(c.get(p).content) for p in PATHS}
             print(
                 f"cqrs serve: manager user {MANAGER_ID} sees {seen:,} opportunities; "
-                f"{args.clients} clients, {args.seconds:.0f} s per run"
+                f"{args.clients} clients, {args.seconds:.0f} s per run; "
+                f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
             port = 18000 + os.getpid() % 1000
             floor = subprocess.Popen(
