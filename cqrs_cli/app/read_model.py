@@ -206,6 +206,17 @@ class ReadModel:
             chosen, params = self._chosen(conn, user.id, filters)
             yield OpportunityStream(user, self._opportunity_items(conn, chosen, params, filters))
 
+    def opportunity(self, who: Who, opportunity_id: int) -> Opportunity | None:
+        """One opportunity `who` can see, with the reason; None when they cannot (or it
+        does not exist: the answer never tells the two apart)."""
+        everything = OpportunityFilter()
+        with self._reading(OPPORTUNITY_VIEWS) as conn:
+            user = self._resolve(conn, who)
+            chosen, params = self._chosen(conn, user.id, everything)
+            one = f"{chosen} WHERE v.id = :opportunity_id"
+            params["opportunity_id"] = opportunity_id
+            return next(self._opportunity_items(conn, one, params, everything), None)
+
     def _chosen(
         self, conn: sqlite3.Connection, user_id: int, filters: OpportunityFilter
     ) -> tuple[str, dict[str, Any]]:

@@ -46,11 +46,9 @@ def is_admin(found: ReadModel, user: UserRef) -> bool:
 
 def visible(found: ReadModel, user: UserRef, opportunity_id: int) -> Opportunity | None:
     """The opportunity when `user` may see it, else None (never saying it exists)."""
-    with found.stream_opportunities(user.id) as stream:
-        for item in stream.items:
-            if item.id == opportunity_id:
-                return item
-    return None
+    if not -(2**63) <= opportunity_id < 2**63:  # beyond SQLite's integers: no such id
+        return None
+    return found.opportunity(user.id, opportunity_id)
 
 
 @router.get("/dashboard", response_class=JSONAnswer, summary="Pipeline figures: own and team")
