@@ -40,7 +40,17 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(db: Path, odoo: FakeOdoo) -> Iterator[Server]:
-    running = Server(db, "--auth", "odoo", "--odoo-url", odoo.url, "--odoo-db", "demo")
+    running = Server(
+        db,
+        "--auth",
+        "odoo",
+        "--odoo-url",
+        odoo.url,
+        "--odoo-db",
+        "demo",
+        "--cors-origin",
+        "https://crm.example.com",
+    )
     yield running
     running.stop()
 
@@ -152,3 +162,13 @@ def test_an_unexpected_error_is_json_without_internals(tmp_path: Path) -> None:
         )
     finally:
         server.stop()
+
+
+def test_cors_only_for_the_origins_given(server: Server) -> None:
+    allowed = httpx.get(
+        server.url + "/api/v2/dashboard", headers={"Origin": "https://crm.example.com"}
+    )
+    assert allowed.status_code == 401  # CORS lets the page ask; the token still decides
+    assert allowed.headers["access-control-allow-origin"] == "https://crm.example.com"
+    other = httpx.get(server.url + "/api/v2/dashboard", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
