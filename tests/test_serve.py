@@ -114,6 +114,14 @@ def test_the_answers_are_the_commands_json(
     one = ask(http, vinsha, f"/api/v2/opportunities/{view[0]['id']}")
     assert one.status_code == 200 and one.json() == view[0]
 
+    history = ask(http, vinsha, f"/api/v2/opportunities/{view[0]['id']}/history")
+    assert history.status_code == 200
+    assert history.json() == cli_json(db, "history", str(view[0]["id"]))
+    assert history.json()["entries"][0]["change"] == "created"
+    changed = ask(http, vinsha, "/api/v2/changes", since="#1")
+    assert changed.status_code == 200
+    assert changed.json() == cli_json(db, "changes", "--as", "vinsha", "--since", "#1")
+
     users = {u["login"]: u for u in cli_json(db, "users")}
     assert ask(http, vinsha, "/api/v2/users/profile").json() == users["vinsha@demo.example"]
     below = ask(http, vinsha, "/api/v2/users/profile", user="zakariya")
@@ -172,6 +180,8 @@ def test_401_without_a_usable_token(
             "/api/v2/users/profile",
             "/api/v2/users/hierarchy",
             "/api/v2/status",
+            "/api/v2/opportunities/1/history",
+            "/api/v2/changes?since=%231",
         ):
             got = http.get(path, headers=headers)
             assert got.status_code == 401, (headers, path)
@@ -200,6 +210,10 @@ def test_404_never_says_whether_an_invisible_thing_exists(
     missing = ask(http, zakariya, "/api/v2/opportunities/999999")
     assert invisible.status_code == missing.status_code == 404
     assert invisible.json() == missing.json()
+    hidden_history = ask(http, zakariya, f"/api/v2/opportunities/{hidden}/history")
+    missing_history = ask(http, zakariya, "/api/v2/opportunities/999999/history")
+    assert hidden_history.status_code == missing_history.status_code == 404
+    assert hidden_history.json() == missing_history.json() == invisible.json()
 
     vinsha = tokens["vinsha@demo.example"]
     outside = ask(http, vinsha, "/api/v2/users/profile", user="meera")
@@ -234,6 +248,10 @@ def test_404_never_says_whether_an_invisible_thing_exists(
         ("/api/v2/opportunities", {"stage": "Nowhere"}, "query parameter stage"),
         ("/api/v2/opportunities", {"team": "Nowhere"}, "query parameter team"),
         ("/api/v2/opportunities", {"salesperson": "nobody-here"}, "query parameter salesperson"),
+        ("/api/v2/changes", {}, "query parameter since"),
+        ("/api/v2/changes", {"since": "bogus"}, "query parameter since"),
+        ("/api/v2/changes", {"since": "#1", "until": "someday"}, "query parameter until"),
+        ("/api/v2/opportunities/x/history", {}, "path parameter opportunity_id"),
     ],
 )
 def test_422_names_the_parameter(
@@ -278,6 +296,8 @@ def test_safe_headers_no_cors_no_internals(
         "/api/v2/users/profile",
         "/api/v2/users/hierarchy",
         "/api/v2/status",
+        "/api/v2/opportunities/{opportunity_id}/history",
+        "/api/v2/changes",
     } <= set(spec["paths"])
     assert http.get("/docs").status_code == 200
 

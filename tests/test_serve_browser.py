@@ -124,6 +124,9 @@ def test_zakariya_sees_two_and_an_opportunitys_page(
     first.click()
     page.wait_for_selector("#history")
     assert page.locator("h1").inner_text() == name
+    entries = page.locator("#history > li")
+    assert entries.count() >= 1 and "created" in entries.first.inner_text()
+    assert name in entries.first.inner_text()  # the name it was created with
     page.screenshot(path=tmp_path / "6-opportunity.png", full_page=True)
     page.click("text=Sign out")
     page.wait_for_selector("#token")

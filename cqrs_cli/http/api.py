@@ -98,6 +98,32 @@ def opportunity(request: Request, opportunity_id: int) -> JSONAnswer:
     return JSONAnswer(item)
 
 
+@router.get(
+    "/opportunities/{opportunity_id}/history",
+    response_class=JSONAnswer,
+    summary="One opportunity's timeline, oldest first (404 when the caller may not see it)",
+)
+def opportunity_history(request: Request, opportunity_id: int) -> JSONAnswer:
+    user, found = asking(request)
+    if visible(found, user, opportunity_id) is None:
+        raise HTTPException(404, NOT_FOUND_OPPORTUNITY)
+    return JSONAnswer(found.history(str(opportunity_id)))
+
+
+@router.get(
+    "/changes", response_class=JSONAnswer, summary="What changed in what the caller can see"
+)
+def changes(
+    request: Request,
+    since: Annotated[
+        str, Query(min_length=1, max_length=64, description="#POSITION, an ISO date, or 7d")
+    ],
+    until: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> JSONAnswer:
+    user, found = asking(request)
+    return JSONAnswer(found.changes(user.id, since, until))
+
+
 @router.get("/users/profile", response_class=JSONAnswer, summary="The caller, or someone below")
 def profile(
     request: Request,

@@ -33,7 +33,21 @@ _env = jinja2.Environment(
     autoescape=True,  # names and stages come from Odoo: shown, never obeyed
 )
 _env.filters["money"] = lambda v: "" if v is None else f"{v:,.0f}"
+_env.filters["shown"] = lambda v: _shown(v)
 templates = Jinja2Templates(env=_env)
+
+
+def _shown(value: Any) -> str:
+    """A history field's value as a person reads it: a reference by its name."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("login") or value.get("id"))
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
 LIST_LIMIT = 200  # rows a page lists; the API pages through the rest
 MAX_FORM = 8192
 FAILED = "Sign-in failed."
@@ -131,7 +145,8 @@ def opportunity_page(request: Request, opportunity_id: int) -> Response:
     item = visible(model, user, opportunity_id)
     if item is None:
         raise HTTPException(404, "no opportunity with this id that you may see")
-    return _page(request, "opportunity.html", model, user=user, item=item)
+    history = model.history(str(opportunity_id))
+    return _page(request, "opportunity.html", model, user=user, item=item, history=history)
 
 
 @router.get("/hierarchy", response_class=HTMLResponse)
