@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -18,6 +19,7 @@ from cqrs_cli.cli.examples import EXAMPLES, ODOO
 from tests.conftest import PASSWORD, REPO, demo_data, run_cli
 from tests.demo_file import synced_copy
 from tests.fake_odoo import FakeOdoo, Login
+from tests.serve_support import Server
 
 runner = CliRunner()
 BOX = ("╭", "╰", "│")
@@ -172,11 +174,33 @@ def test_every_example_runs_on_the_demo_file(
     if " webhooks remove " in line:  # needs the webhook the first `add` example adds
         added = runner.invoke(app, shlex.split(EXAMPLES["webhooks add"][0][1])[1:])
         assert added.exit_code == 0, added.stderr
+    if " tokens revoke " in line:  # needs the token the first `create` example makes
+        made = runner.invoke(app, shlex.split(EXAMPLES["tokens create"][0][1])[1:])
+        assert made.exit_code == 0, made.stderr
     words = shlex.split(line)
     assert words[0] == "cqrs"
+    if words[3] == "serve":  # serves until stopped: started for real, asked, stopped
+        odoo: FakeOdoo | None = request.getfixturevalue("odoo") if "--auth" in words else None
+        _serves(words, tmp_path, odoo)
+        return
     res = runner.invoke(app, words[1:], env=env)
     assert res.exit_code == 0, res.stderr
     assert "Error" not in res.stderr
+
+
+def _serves(words: list[str], folder: Path, odoo: FakeOdoo | None) -> None:
+    assert words[1:6] == ["--db", "demo.db", "serve", "--port", "8000"]
+    args = words[6:]  # Server listens on any free port: 8000 may be taken here
+    if odoo is not None:
+        args = [odoo.url if a == "https://odoo.example.com" else a for a in args]
+    server = Server(folder / "demo.db", *args)
+    try:
+        assert "Error" not in server.output()
+        page = httpx.get(server.url + "/", timeout=30)
+        assert page.status_code == 200 and 'name="token"' in page.text
+        assert ('name="password"' in page.text) == (odoo is not None)
+    finally:
+        server.stop()
 
 
 def test_show_completion_prints_a_bash_script_that_completes() -> None:

@@ -27,6 +27,7 @@ OWNERS: dict[str, set[str]] = {
     "dead_letters": {"bus/dead_letters.py"},
     "webhooks": {"bus/webhooks/registry.py"},
     "subscriber_checkpoints": {"bus/checkpoints.py"},
+    "access_tokens": {"store/tokens.py"},
 }
 
 

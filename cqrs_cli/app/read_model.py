@@ -62,7 +62,7 @@ from cqrs_cli.store.files import NeedsMigration, Store, open_store
 
 # The answers of the other questions load with their question: a query pays only for its own.
 if TYPE_CHECKING:
-    from cqrs_cli.app.answers.file import Status
+    from cqrs_cli.app.answers.file import Freshness, Status
     from cqrs_cli.app.answers.log import Event, EventQuery
     from cqrs_cli.app.answers.metrics import Metrics
     from cqrs_cli.app.answers.past import Changes, History
@@ -158,6 +158,40 @@ class ReadModel:
         with self._reading(USER_VIEWS) as conn:
             return self._resolve(conn, who)
 
+    def users(self) -> tuple[UserRef, ...]:
+        """Every synced user (archived ones too), by id."""
+        with self._reading(USER_VIEWS) as conn:
+            return tuple(
+                UserRef(uid, login, name)
+                for uid, login, name in conn.execute(
+                    f"SELECT user_id, login, name FROM user_profiles{self.suffix} ORDER BY user_id"
+                )
+            )
+
+    def active_user(self, user_id: int) -> UserRef | None:
+        """The synced user `user_id` when active in Odoo, else None."""
+        with self._reading(USER_VIEWS) as conn:
+            return self._active(conn, user_id)
+
+    def token_holder(self, secret: str, now: str) -> UserRef | None:
+        """The user a token answers as: None when the token is unknown, revoked or
+        expired at `now`, or its user is archived or no longer synced (app/tokens.py)."""
+        from cqrs_cli.store import tokens
+
+        with self._reading(USER_VIEWS) as conn:
+            row = tokens.find(conn, secret)
+            if row is None or not row.usable(now):
+                return None
+            return self._active(conn, row.user_id)
+
+    def _active(self, conn: sqlite3.Connection, user_id: int) -> UserRef | None:
+        row = conn.execute(
+            f"SELECT user_id, login, name FROM user_profiles{self.suffix}"
+            " WHERE user_id = ? AND active",
+            (user_id,),
+        ).fetchone()
+        return None if row is None else UserRef(row[0], row[1], row[2])
+
     def opportunities(self, who: Who, filters: OpportunityFilter | None = None) -> Opportunities:
         """The opportunities `who` can see (open, won and lost), with the reason for each,
         in id order (or `filters.sort`), and how many the filters keep before the page
@@ -189,6 +223,17 @@ class ReadModel:
             user = self._resolve(conn, who)
             chosen, params = self._chosen(conn, user.id, filters)
             yield OpportunityStream(user, self._opportunity_items(conn, chosen, params, filters))
+
+    def opportunity(self, who: Who, opportunity_id: int) -> Opportunity | None:
+        """One opportunity `who` can see, with the reason; None when they cannot (or it
+        does not exist: the answer never tells the two apart)."""
+        everything = OpportunityFilter()
+        with self._reading(OPPORTUNITY_VIEWS) as conn:
+            user = self._resolve(conn, who)
+            chosen, params = self._chosen(conn, user.id, everything)
+            one = f"{chosen} WHERE v.id = :opportunity_id"
+            params["opportunity_id"] = opportunity_id
+            return next(self._opportunity_items(conn, one, params, everything), None)
 
     def _chosen(
         self, conn: sqlite3.Connection, user_id: int, filters: OpportunityFilter
@@ -434,6 +479,22 @@ class ReadModel:
                 ),
             ),
             tuple(problems),
+        )
+
+    def freshness(self) -> Freshness:
+        """Where the answers stand: the views' position in the log and the last sync run
+        (cheap: checkpoints and one row, what a page shows at its foot)."""
+        from cqrs_cli.app.answers.file import Freshness
+        from cqrs_cli.store.sync_state import last_run
+
+        with self._reading(OPPORTUNITY_VIEWS) as conn:
+            head, views = readiness.status(self.store, OPPORTUNITY_VIEWS)
+            run = last_run(conn)
+        return Freshness(
+            min((v.position for v in views), default=0),
+            head,
+            None if run is None else run.status,
+            None if run is None else (run.finished_at or run.started_at),
         )
 
     def events(self, query: EventQuery | None = None) -> tuple[Event, ...]:

@@ -46,9 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dead-letters": ("dead_letters", "run"),
     "validate": ("validate", "run"),
     "datasette-metadata": ("datasette_metadata", "run"),
+    "serve": ("serve", "run"),
     # Groups of commands, listed after the commands as Typer lists them.
     "migrate": ("migrate", "app"),
     "webhooks": ("webhooks", "app"),
+    "tokens": ("tokens", "app"),
 }
 
 

@@ -128,6 +128,33 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("Also rebuild every view aside and compare", "cqrs --db demo.db validate --deep"),
     ),
+    "serve": (
+        (
+            "The dashboard and the API on http://127.0.0.1:8000/ (tokens from `cqrs tokens`)",
+            "cqrs --db demo.db serve --port 8000",
+        ),
+        (
+            "Also let people sign in with their own Odoo login",
+            "cqrs --db demo.db serve --port 8000 --auth odoo "
+            "--odoo-url https://odoo.example.com --odoo-db crm",
+        ),
+    ),
+    "tokens": (
+        (
+            "A token for Vinsha, valid 30 days (printed once)",
+            "cqrs --db demo.db tokens create --as vinsha --expires 30d --name laptop",
+        ),
+        ("Every token and its state", "cqrs --db demo.db tokens list"),
+    ),
+    "tokens create": (
+        (
+            "A token for Vinsha, valid 30 days (printed once)",
+            "cqrs --db demo.db tokens create --as vinsha --expires 30d --name laptop",
+        ),
+    ),
+    "tokens list": (("The tokens as JSON", "cqrs --db demo.db tokens list --format json"),),
+    # Runs after the first `tokens create` example (tests/test_cli_usage.py).
+    "tokens revoke": (("Revoke token 1", "cqrs --db demo.db tokens revoke 1"),),
     "datasette-metadata": (
         (
             "Metadata that hides the internal tables, for datasette --metadata",

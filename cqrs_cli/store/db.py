@@ -38,10 +38,11 @@ def _check_path(path: Path, *, create: bool) -> bool:
         return True
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read {path}: permission denied")
-    with path.open("rb") as fh:
-        header = fh.read(16)
-    if header and header != SQLITE_HEADER:
-        raise StoreError(f"{path} is not a SQLite database")
+    # The header is checked by SQLite itself (`_check_ours`), never by opening the file
+    # here: closing any descriptor of the file drops every POSIX lock this process holds
+    # on it, those of its open connections too. A writer elsewhere then takes itself for
+    # the last user, deletes the -wal and unlinks the -shm, and a connection still open
+    # here keeps reading the old state forever (sqlite.org/howtocorrupt.html, 2.2).
     return False
 
 
@@ -71,6 +72,11 @@ def read_only_uri(path: Path) -> str:
     return f"file:{target}?mode=ro&immutable=1"
 
 
+def _sqlite_header(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == SQLITE_HEADER
+
+
 def _create_private(path: Path) -> None:
     # CRM data is private: the file (and, through SQLite, its -wal/-shm) get mode 0600.
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -97,6 +103,10 @@ def connect(path: Path, *, create: bool = False, write: bool = False) -> sqlite3
             )
         _check_ours(conn, path)
     except sqlite3.DatabaseError as exc:
+        # Only now, when SQLite has refused the file, is it read here: a file no
+        # connection could open has no locks to lose.
+        if "file is not a database" in str(exc) and not _sqlite_header(path):
+            raise StoreError(f"{path} is not a SQLite database") from None
         raise StoreError(f"{path} is not a usable SQLite database ({exc})") from exc
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # The views declare foreign keys (opportunity_view.user_id → user_profiles, ...) so that

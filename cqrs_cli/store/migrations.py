@@ -188,6 +188,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        7,
+        "007_create_access_tokens",
+        (
+            # The tokens `cqrs serve` accepts (docs/serve.md). Only the SHA-256 of each
+            # secret is kept: the file never holds a token anyone could present.
+            """CREATE TABLE access_tokens (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL,
+                label TEXT,
+                secret_sha256 TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL,
+                expires_at TEXT,
+                revoked_at TEXT
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number

@@ -57,3 +57,13 @@ class Status:
     orphans: tuple[str, ...]  # scratch tables a killed rebuild left (dropped at the next write)
     locks: tuple[HeldLock, ...]
     problems: tuple[str, ...]  # signs that the log lost or changed events
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """Where answers stand: the views' position, the log's head, the last sync run."""
+
+    position: int
+    head: int
+    last_sync_status: str | None
+    last_sync_at: str | None  # when it finished (or started, while it runs)

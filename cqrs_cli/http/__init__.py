@@ -1,0 +1,1 @@
+"""The HTTP face: `cqrs serve`, the query API and the dashboard page (docs/serve.md)."""
