@@ -38,7 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (
             ["view", "--statu", "open"],
-            "no such option --statu for view (did you mean --stage, --status?)",
+            "no such option --statu for view (did you mean --stage, --status, --team?)",
             "cqrs view --help",
         ),
         (

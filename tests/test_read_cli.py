@@ -58,6 +58,7 @@ def test_view_json_shape(db: Path) -> None:
             "manager",
             "account",
             "reason",
+            "via",
         }
         assert set(item["salesperson"]) == {"id", "login", "name"}
         assert item["status"] in ("open", "won", "lost")

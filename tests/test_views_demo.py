@@ -97,7 +97,9 @@ def test_view_items_are_denormalized(store: Store) -> None:
         "manager",
         "account",
         "reason",
+        "via",
     }
+    assert item["via"] is None  # Zakariya's own
 
 
 def test_status_and_stage_filters(store: Store) -> None:

@@ -38,7 +38,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -77,6 +77,16 @@ METRICS_VIEWS = ("user_profiles", "dashboard_metrics")
 PROFILE_VIEWS = ("user_profiles",)
 
 _PAGE = 1000  # rows fetched at a time by a streamed answer
+
+# The columns each sort field orders by (then the id). A stage sorts as the pipeline runs;
+# a missing value sorts last either way (NULLS LAST: SQLite 3.30).
+_SORT_SQL = {
+    "revenue": ("v.expected_revenue",),
+    "probability": ("v.probability",),
+    "stage": ("v.stage_sequence", "v.stage_id"),
+    "name": ("v.name COLLATE NOCASE",),
+    "id": ("v.id",),
+}
 
 
 class UnknownUser(CqrsError):
@@ -132,15 +142,25 @@ class ReadModel:
 
     def opportunities(self, who: Who, filters: OpportunityFilter | None = None) -> Opportunities:
         """The opportunities `who` can see (open, won and lost), with the reason for each,
-        in id order."""
-        with self.stream_opportunities(who, filters) as found:
-            return Opportunities(found.user, tuple(found.items))
+        in id order (or `filters.sort`), and how many the filters keep before the page
+        (`limit`, `offset`) is cut out of them."""
+        filters = filters or OpportunityFilter()
+        with self._reading(OPPORTUNITY_VIEWS) as conn:
+            user = self._resolve(conn, who)
+            chosen, params = self._chosen(conn, user.id, filters)
+            items = tuple(self._opportunity_items(conn, chosen, params, filters))
+            if filters.paged:
+                total = conn.execute(f"SELECT count(*) FROM {chosen}", params).fetchone()[0]
+            else:
+                total = len(items)
+        return Opportunities(user, items, total)
 
     def stream_opportunities(
         self, who: Who, filters: OpportunityFilter | None = None
     ) -> AbstractContextManager[OpportunityStream]:
         """`opportunities`, one item at a time, for answers too large to hold: the read
-        transaction lasts as long as the `with` block."""
+        transaction lasts as long as the `with` block. No total (it would cost a second
+        pass over the rows)."""
         return self._stream_opportunities(who, filters or OpportunityFilter())
 
     @contextmanager
@@ -149,26 +169,78 @@ class ReadModel:
     ) -> Iterator[OpportunityStream]:
         with self._reading(OPPORTUNITY_VIEWS) as conn:
             user = self._resolve(conn, who)
-            yield OpportunityStream(user, self._opportunity_items(conn, user.id, filters))
+            chosen, params = self._chosen(conn, user.id, filters)
+            yield OpportunityStream(user, self._opportunity_items(conn, chosen, params, filters))
 
-    def _opportunity_items(
+    def _chosen(
         self, conn: sqlite3.Connection, user_id: int, filters: OpportunityFilter
-    ) -> Iterator[Opportunity]:
+    ) -> tuple[str, dict[str, Any]]:
+        """The FROM and WHERE of the rows `filters` keeps of what `user_id` sees (`a`, the
+        visible set, joined to `v`, opportunity_view), and its parameters. Names are
+        resolved to ids first, so that the filters are index lookups and comparisons."""
         sql, params = reads.visible_sql(conn, user_id, suffix=self.suffix)
         where = []
         if filters.status is not None:
             where.append("v.status = :status")
             params["status"] = filters.status
         if filters.stage is not None:
-            where.append("(lower(v.stage) = lower(:stage) OR CAST(v.stage_id AS TEXT) = :stage)")
-            params["stage"] = filters.stage
+            ids = self._named_ids(conn, "crm.stage", "--stage", "stages", filters.stage)
+            where.append(f"v.stage_id IN ({', '.join(map(str, ids))})")
+        if filters.team is not None:
+            ids = self._named_ids(conn, "crm.team", "--team", "teams", filters.team)
+            where.append(f"v.team_id IN ({', '.join(map(str, ids))})")
+        if filters.salesperson is not None:
+            where.append("v.user_id = :salesperson")
+            params["salesperson"] = self._resolve(conn, filters.salesperson).id
+        if filters.search is not None and filters.search.strip():
+            where.append(_search_sql(conn))
+            params["search"] = filters.search.strip().casefold()
+        return (
+            f"({sql}) a JOIN opportunity_view{self.suffix} v ON v.id = a.opportunity_id"
+            + (" WHERE " + " AND ".join(where) if where else ""),
+            params,
+        )
+
+    def _named_ids(
+        self, conn: sqlite3.Connection, model: str, option: str, plural: str, wanted: str
+    ) -> list[int]:
+        """The ids of the stages (or teams) `wanted` names: an id, or a name in any case
+        (several stages may share a name). None is a usage error listing the names."""
+        known = reads.names(conn, model, suffix=self.suffix)
+        text = wanted.strip()
+        number = whole_number(text)
+        ids = [
+            i for i, name in known if i == number or str(name or "").casefold() == text.casefold()
+        ]
+        if ids:
+            return ids
+        listed = ", ".join(dict.fromkeys(str(name) for _, name in known if name))
+        raise CqrsError(
+            f"{option}: no {plural[:-1]} is named {wanted!r}; "
+            + (f"{plural}: {listed} (or an id)" if listed else f"no {plural} synced yet"),
+            exit_code=EXIT_USAGE,
+        )
+
+    def _opportunity_items(
+        self,
+        conn: sqlite3.Connection,
+        chosen: str,
+        params: dict[str, Any],
+        filters: OpportunityFilter,
+    ) -> Iterator[Opportunity]:
+        field, descending = filters.order()
+        way = " DESC" if descending else ""
+        order = ", ".join(f"{c}{way} NULLS LAST" for c in _SORT_SQL[field])
+        page = ""
+        if filters.paged:
+            page = " LIMIT :limit OFFSET :offset"
+            params = {**params, "limit": -1 if filters.limit is None else filters.limit}
+            params["offset"] = filters.offset
         cursor = conn.execute(
             "SELECT v.id, v.name, v.status, v.stage, v.expected_revenue, v.probability,"
             " v.user_id, v.salesperson_login, v.salesperson_name, v.manager_id,"
-            " v.manager_login, v.manager_name, v.partner_id, v.account, a.reason"
-            f" FROM ({sql}) a JOIN opportunity_view{self.suffix} v ON v.id = a.opportunity_id"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY a.opportunity_id",
+            " v.manager_login, v.manager_name, v.partner_id, v.account, a.reason, a.via"
+            f" FROM {chosen} ORDER BY {order}, v.id{page}",
             params,
         )
         while rows := cursor.fetchmany(_PAGE):
@@ -189,6 +261,7 @@ class ReadModel:
                 pid,
                 account,
                 reason,
+                via,
             ) in rows:
                 yield Opportunity(
                     oid,
@@ -201,6 +274,7 @@ class ReadModel:
                     None if mid is None else Person(mid, mlogin, mname),
                     None if pid is None else Account(pid, account),
                     reason,
+                    via,
                 )
 
     def can_see(self, who: Who, *, explain: bool = False) -> CanSee:
@@ -453,6 +527,17 @@ class ReadModel:
             )
         ]
         return resolve_user(users, who)
+
+
+def _search_sql(conn: sqlite3.Connection) -> str:
+    """The condition of `search`: in the name or the account's name, in any case.
+    SQLite's own lower() and LIKE fold ASCII letters only; Python's casefold folds all."""
+    conn.create_function("cqrs_fold", 1, _fold, deterministic=True)
+    return "(instr(cqrs_fold(v.name), :search) OR instr(cqrs_fold(v.account), :search))"
+
+
+def _fold(value: str | None) -> str:
+    return "" if value is None else value.casefold()
 
 
 def resolve_user(users: Sequence[UserRef], text: str) -> UserRef:

@@ -49,7 +49,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
     "view": (
-        ("What Vinsha can see, and why", "cqrs --db demo.db view --as vinsha"),
+        (
+            "Vinsha's three biggest deals, and why she sees each",
+            "cqrs --db demo.db view --as vinsha --sort revenue:desc --limit 3",
+        ),
         (
             "Zakariya's open opportunities as JSON",
             "cqrs --db demo.db view --as zakariya --status open --format json",

@@ -80,3 +80,16 @@ def metrics(conn: sqlite3.Connection, user_id: int, *, suffix: str = "") -> tupl
     if row is None:
         return None
     return orjson.loads(row[0]) if row[0] else None, orjson.loads(row[1]) if row[1] else None
+
+
+def names(
+    conn: sqlite3.Connection, model: str, *, suffix: str = ""
+) -> list[tuple[int, str | None]]:
+    """(id, name) of each `crm.stage` or `crm.team` opportunity_view knows, in pipeline
+    order (stages) or by id: those holding no opportunity too, archived teams too
+    (opportunities keep theirs)."""
+    return conn.execute(
+        f"SELECT id, json_extract(data, '$.name') FROM ov_records{suffix}"
+        " WHERE model = ? ORDER BY json_extract(data, '$.sequence'), id",
+        (model,),
+    ).fetchall()
