@@ -50,6 +50,7 @@ def assert_same_as_rebuild(store: Store) -> None:
         "opportunity_view": [],
         "user_access_matrix": [],
         "dashboard_metrics": [],
+        "opportunity_versions": [],
     }
 
 

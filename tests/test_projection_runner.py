@@ -120,6 +120,7 @@ def test_rebuild_keeps_the_old_view_until_the_swap(store: Store) -> None:
         "opportunity_view": [],
         "user_access_matrix": [],
         "dashboard_metrics": [],
+        "opportunity_versions": [],
     }
 
 

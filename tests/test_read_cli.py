@@ -122,6 +122,7 @@ def test_status_json(db: Path) -> None:
         "opportunity_view",
         "user_access_matrix",
         "dashboard_metrics",
+        "opportunity_versions",
     ]
     for p in value["projections"]:
         assert set(p) == {"name", "version", "position", "lag", "state", "error"}

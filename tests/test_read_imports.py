@@ -18,7 +18,7 @@ HEAVY_ALWAYS = ("odoorpc", "sqlite_utils", "cqrs_cli.domain.records", "cqrs_cli.
 
 CLI_SCRIPT = """
 import json, sys
-sys.argv = ["cqrs", "--db", sys.argv[1], sys.argv[2], "--as", "vinsha", "--format", "json"]
+sys.argv = ["cqrs", "--db", sys.argv[1], *sys.argv[2].split(), "--format", "json"]
 from cqrs_cli.cli.app import app
 try:
     app()
@@ -68,7 +68,15 @@ def test_library_read_path_imports_no_pydantic(tmp_path: Path) -> None:
 
 def test_cli_queries_skip_odoorpc_and_sqlite_utils(tmp_path: Path) -> None:
     db = _demo(tmp_path)
-    for command in ("view", "metrics", "whoami-can-see"):
+    for command in (
+        "view --as vinsha",
+        "metrics --as vinsha",
+        "whoami-can-see --as vinsha",
+        "history 1",
+        "changes --as vinsha --since #20",
+        "view --as vinsha --as-of #30",
+        "users --as-of #10",
+    ):
         out = subprocess.run(
             [sys.executable, "-c", CLI_SCRIPT, str(db), command],
             env=_env(),
@@ -90,7 +98,7 @@ def test_a_query_on_current_views_loads_only_its_own_command_and_answers(tmp_pat
     with open_store(db, write=True) as store:
         catch_up(store)
     out = subprocess.run(
-        [sys.executable, "-c", CLI_SCRIPT, str(db), "view"],
+        [sys.executable, "-c", CLI_SCRIPT, str(db), "view --as vinsha"],
         env=_env(),
         capture_output=True,
         text=True,

@@ -343,7 +343,7 @@ def test_answers_are_the_json_the_commands_print(org: Org) -> None:
     )
     status = as_json(model.status())
     assert status == printed("status")
-    assert [v["state"] for v in status["projections"]] == ["current"] * 4
+    assert [v["state"] for v in status["projections"]] == ["current"] * len(NAMES)
 
 
 def test_the_org_chart_and_a_subtree(org: Org) -> None:

@@ -71,7 +71,7 @@ def test_a_changed_count_fails_with_exit_3(db_path: Path) -> None:
     assert failed(report) == ["count users"]
     (check,) = [c for c in report["checks"] if c["name"] == "count users"]
     assert (check["expected"], check["actual"]) == (8, 7)
-    assert stderr.strip() == "Error: 1 of 10 checks failed: count users"
+    assert stderr.strip() == "Error: 1 of 11 checks failed: count users"
 
 
 def test_a_paused_projection_fails(db_path: Path) -> None:

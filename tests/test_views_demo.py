@@ -145,7 +145,7 @@ def test_metrics_own_and_team(store: Store) -> None:
     )
 
 
-def test_all_four_views_current(store: Store) -> None:
+def test_every_view_current(store: Store) -> None:
     head, statuses = status(store)
     assert head > 0
     assert [(s.name, s.state, s.lag) for s in statuses] == [
@@ -153,4 +153,5 @@ def test_all_four_views_current(store: Store) -> None:
         ("opportunity_view", "current", 0),
         ("user_access_matrix", "current", 0),
         ("dashboard_metrics", "current", 0),
+        ("opportunity_versions", "current", 0),
     ]

@@ -13,6 +13,7 @@ import pytest
 from cqrs_cli.projections import NAMES
 from cqrs_cli.projections.compare import compare_with_rebuild
 from cqrs_cli.projections.figures import figures
+from cqrs_cli.projections.opportunity_versions import OpportunityVersions
 from cqrs_cli.projections.org import OpportunityProjection
 from cqrs_cli.projections.registry import make
 from cqrs_cli.projections.runner import catch_up, rebuild
@@ -185,7 +186,12 @@ def test_metrics_recompute_the_owners_touched_and_everyone_above_them(org: Org) 
 def test_one_handler_decides_what_leaves_every_view_of_opportunities(org: Org) -> None:
     store = org.store
     kinds = {make(name).handlers().get("OdooOpportunityUpdated") for name in NAMES}
-    assert kinds - {None} == {OpportunityProjection.on_opportunity}
+    # Every view of opportunities shares the one handler; the past's index keeps every
+    # version, and marks what is gone by the same rule (`standing`, checked below).
+    assert kinds - {None} == {
+        OpportunityProjection.on_opportunity,
+        OpportunityVersions.on_opportunity,
+    }
     own_before = metrics_of(store, VINSHA)[0]
     assert own_before is not None
     org.put(LEADS, id=1, type="lead")  # Vinsha's, open: back to a lead
@@ -196,6 +202,9 @@ def test_one_handler_decides_what_leaves_every_view_of_opportunities(org: Org) -
         assert not ids & {1, 3}, table
     left = {r[0] for r in store.conn.execute("SELECT opportunity_id FROM user_access_rows")}
     assert not left & {1, 3}
+    head = store.log.head()
+    versions = OpportunityVersions().versions_at(store.conn, [1, 2, 3], head)
+    assert {oid: v[3] for oid, v in versions.items()} == {1: False, 2: True, 3: False}
     own = metrics_of(store, VINSHA)[0]
     assert own is not None
     assert own["pipeline_value"] == own_before["pipeline_value"] - 1000.0

@@ -24,9 +24,11 @@ over its own read-only connection: `open_read_model(path, behind="answer")` per 
 (SQLite's WAL lets readers and one writer work at once).
 
 Answers as of a past position: the same questions over a copy of the views at that
-position. A copy in another file is another `Store`; a copy in this file is tables named
-`<view><suffix>`, passed as `suffix`. A copy has no checkpoints of its own: its answers
-are not checked against the log, and `behind` does not apply.
+position. A copy in another file (or in memory) is another `Store`, passed with `copy`;
+a copy in this file is tables named `<view><suffix>`, passed as `suffix`. A copy has no
+checkpoints of its own: its answers are not checked against the log, and `behind` does
+not apply. `as_of(when)` gives a model whose questions build such a copy, in memory, for
+each question (`app/as_of.py`, docs/past.md).
 
 Plain sqlite3, the store and the views' read API only: no pydantic, no projection code,
 so a query starts fast (tests/test_read_imports.py, benchmarks/startup.py).
@@ -63,8 +65,11 @@ if TYPE_CHECKING:
     from cqrs_cli.app.answers.file import Status
     from cqrs_cli.app.answers.log import Event, EventQuery
     from cqrs_cli.app.answers.metrics import Metrics
+    from cqrs_cli.app.answers.past import Changes, History
     from cqrs_cli.app.answers.people import OrgChart, Profile, Profiles
     from cqrs_cli.app.answers.visibility import CanSee
+    from cqrs_cli.app.as_of import PastModel
+    from cqrs_cli.app.when import AsOf
     from cqrs_cli.store.log import RecordedEvent
 
 Behind = Literal["catch_up", "refuse", "answer"]
@@ -107,11 +112,14 @@ class ReadModel:
         behind: Behind = "refuse",
         suffix: str = "",
         owns_store: bool = False,
+        copy: bool = False,
     ) -> None:
         assert store.tx is not None
         self.store = store
         self.behind: Behind = behind
         self.suffix = suffix
+        self.copy = copy  # the views are a copy in another store: nothing to check
+        self.at: AsOf | None = None  # the position the answers are as of; None: now
         self.owns_store = owns_store  # close() closes it
         self._lock = store.tx.lock
 
@@ -132,6 +140,16 @@ class ReadModel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def as_of(self, when: str | int, *, owns: bool = False) -> PastModel:
+        """These questions as of WHEN (docs/past.md): a log position (an int, or `#P`), an
+        ISO date or date-time, or a time before now (`7d`). Its answers are those of views
+        rebuilt from events 1..P, P the last position recorded by then; at or after the
+        head, the current answers. Before the first event: an error. With `owns`,
+        closing the past's model closes this one."""
+        from cqrs_cli.app.as_of import past_model
+
+        return past_model(self, when, owns_live=owns)
 
     # -- questions about users ----------------------------------------------------------
 
@@ -355,6 +373,20 @@ class ReadModel:
         )
         return Profiles(items, tuple(r[1] for r in rows if r[10]))
 
+    # -- questions about the past (docs/past.md) ----------------------------------------
+
+    def history(self, opportunity: str) -> History:
+        """The timeline of one opportunity (an id, or a unique part of its name)."""
+        from cqrs_cli.app.history import timeline
+
+        return timeline(self, opportunity)
+
+    def changes(self, who: Who, since: str, until: str | None = None) -> Changes:
+        """What changed in what `who` can see between two WHENs (`until`: now)."""
+        from cqrs_cli.app.changes import changes
+
+        return changes(self, who, since, until)
+
     # -- questions about the file -------------------------------------------------------
 
     def status(self) -> Status:
@@ -458,6 +490,11 @@ class ReadModel:
 
     # -- one state of the file per question ---------------------------------------------
 
+    def reading(self, views: Sequence[str]) -> AbstractContextManager[sqlite3.Connection]:
+        """One read transaction over `views`, checked first (see the module's doc): for
+        what reads the file around the questions (the past's builders)."""
+        return self._reading(views)
+
     @contextmanager
     def _reading(self, views: Sequence[str]) -> Iterator[sqlite3.Connection]:
         """One read transaction over `views`, checked first (see the module's doc)."""
@@ -485,7 +522,7 @@ class ReadModel:
     def _check(self, views: Sequence[str], *, first: bool) -> bool:
         """Raise when a view is not fit to answer; True when they are behind the log and
         this model catches them up first. Only a `first` check looks at being behind."""
-        if self.suffix or not views:
+        if self.copy or self.suffix or not views:
             return False
         head, found = readiness.status(self.store, views)
         readiness.require_ready(found)

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "whoami-can-see": ("whoami", "run"),
     "metrics": ("metrics", "run"),
     "users": ("users", "run"),
+    "history": ("history", "run"),
+    "changes": ("changes", "run"),
     "status": ("status", "run"),
     "rebuild": ("rebuild", "run"),
     "dead-letters": ("dead_letters", "run"),

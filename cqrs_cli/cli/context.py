@@ -60,14 +60,36 @@ def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = N
     return store
 
 
-def read_model(ctx: typer.Context, *, migrate: bool = True) -> ReadModel:
+def read_model(ctx: typer.Context, *, migrate: bool = True, as_of: str | None = None) -> ReadModel:
     """The read model over the file (see `open_read_model`); with `migrate` False, a file
-    at an older schema is refused rather than migrated, as by a plain reader."""
+    at an older schema is refused rather than migrated, as by a plain reader. With
+    `as_of` (a WHEN), the model of the past (`ReadModel.as_of`), said in a note."""
     from cqrs_cli.app.read_model import open_read_model
 
     model = open_read_model(state(ctx).db, migrate=migrate)
     _prepared(ctx, model.migrated)
-    return model
+    if as_of is None:
+        return model
+    try:
+        past = model.as_of(as_of, owns=True)
+    except BaseException:
+        model.close()
+        raise
+    assert past.at is not None
+    info(ctx, f"As of {past.at.label()}" + (" (now)" if past.at.current else ""))
+    return past
+
+
+def as_of_title(model: ReadModel, title: str) -> str:
+    """A table's title, with the position its answer is as of."""
+    return title if model.at is None else f"{title}, as of {model.at.label()}"
+
+
+WHEN_HELP = (
+    "A log position (#1234), an ISO date or date-time (UTC unless it has an offset), or a"
+    " time before now (90m, 36h, 7d, 2w): the file as it stood right after the last event"
+    " recorded by then (docs/past.md)."
+)
 
 
 def _prepared(ctx: typer.Context, names: Sequence[str]) -> None:

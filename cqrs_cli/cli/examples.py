@@ -54,6 +54,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
             "cqrs --db demo.db view --as vinsha --sort revenue:desc --limit 3",
         ),
         (
+            "What Vinsha could see right after position 30 (quote the #; or a date, or 7d)",
+            "cqrs --db demo.db view --as vinsha --as-of '#30'",
+        ),
+        (
             "Zakariya's open opportunities as JSON",
             "cqrs --db demo.db view --as zakariya --status open --format json",
         ),
@@ -65,7 +69,27 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
     "metrics": (("Vinsha's pipeline, own and team", "cqrs --db demo.db metrics --as vinsha"),),
-    "users": (("The org chart", "cqrs --db demo.db users --tree"),),
+    "users": (
+        ("The org chart", "cqrs --db demo.db users --tree"),
+        ("The org chart right after position 10", "cqrs --db demo.db users --tree --as-of '#10'"),
+    ),
+    "history": (
+        ("The timeline of opportunity 3", "cqrs --db demo.db history 3"),
+        (
+            "Found by a part of its name, as JSON",
+            "cqrs --db demo.db history 'lumber: lobby' --format json",
+        ),
+    ),
+    "changes": (
+        (
+            "What changed in what Zakariya can see since position 30 (quote the #)",
+            "cqrs --db demo.db changes --as zakariya --since '#30'",
+        ),
+        (
+            "Between two positions, as JSON",
+            "cqrs --db demo.db changes --as vinsha --since '#40' --until '#59' --format json",
+        ),
+    ),
     "status": (("Is every view current?", "cqrs --db demo.db status"),),
     "rebuild": (
         ("Replay the log into every view", "cqrs --db demo.db rebuild --all"),

@@ -22,5 +22,8 @@ VERSIONS: dict[str, int] = {
     # 2: only a user's own employee stands for them (docs/access.md).
     # 3: rows kept exact by the writer (no dirty flag, no TTL), owners' exact sums.
     "dashboard_metrics": 3,
+    # 1: one row per opportunity event (position, id, salesperson, company, present), the
+    # temporal index of the past (docs/past.md).
+    "opportunity_versions": 1,
 }
 NAMES: tuple[str, ...] = tuple(VERSIONS)

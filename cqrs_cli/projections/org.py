@@ -114,18 +114,11 @@ class OpportunityProjection(OrgProjection):
 
     @handles(*types_of("Opportunity"))
     def on_opportunity(self, event: RecordedEvent) -> None:
-        # The hot handler of a replay (a million calls per view): `is_deleted` and
-        # `record_of` are inlined, and the record is kept as it is; `keep` runs once per
-        # opportunity and batch in `take_opportunities`, not once per event.
-        if event.type == OPPORTUNITY_DELETED:
-            self.opportunities[record_id(event)] = None
-            return
-        record = event.data.get("record")
-        if not isinstance(record, dict):
-            record = record_of(event)  # raises
-        self.opportunities[int(record["id"])] = (
-            record if record.get("type", "opportunity") == "opportunity" else None
-        )
+        # The hot handler of a replay (a million calls per view): the record is kept as it
+        # is; `keep` runs once per opportunity and batch in `take_opportunities`, not once
+        # per event.
+        record = standing(event)
+        self.opportunities[record_id(event) if record is None else int(record["id"])] = record
 
     def take_opportunities(self) -> dict[int, tuple[Any, ...] | None]:
         """The batch's opportunities as `keep` tuples (None: leaves the view), and forget
@@ -138,6 +131,19 @@ class OpportunityProjection(OrgProjection):
     def discard(self) -> None:
         super().discard()
         self.opportunities.clear()
+
+
+def standing(event: RecordedEvent) -> dict[str, Any] | None:
+    """The one rule of what leaves the views of opportunities: the record an opportunity's
+    event leaves standing, or None when the event took it out: deleted in Odoo, or turned
+    back into a lead (sync drops leads; a record that becomes one leaves all the same).
+    `opportunity_versions` marks what is gone by the same rule."""
+    if event.type == OPPORTUNITY_DELETED:
+        return None
+    record = event.data.get("record")
+    if not isinstance(record, dict):
+        record = record_of(event)  # raises
+    return record if record.get("type", "opportunity") == "opportunity" else None
 
 
 def closure_rows(h: hierarchy.Hierarchy) -> Iterable[tuple[int, int]]:

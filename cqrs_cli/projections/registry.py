@@ -5,6 +5,7 @@ from __future__ import annotations
 from cqrs_cli.projections.access_matrix import AccessMatrix
 from cqrs_cli.projections.base import Projection
 from cqrs_cli.projections.metrics import DashboardMetrics
+from cqrs_cli.projections.opportunity_versions import OpportunityVersions
 from cqrs_cli.projections.opportunity_view import OpportunityView
 from cqrs_cli.projections.user_profiles import UserProfiles
 
@@ -14,6 +15,7 @@ PROJECTION_TYPES: tuple[type[Projection], ...] = (
     OpportunityView,
     AccessMatrix,
     DashboardMetrics,
+    OpportunityVersions,
 )
 
 

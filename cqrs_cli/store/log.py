@@ -37,6 +37,7 @@ _COLUMNS = (
     " data, metadata, recorded_at, hash"
 )
 _ID_CHUNK = 500  # stays far below SQLite's bound-parameter limit
+_POSITION_CHUNK = 20_000  # positions or stream ids per JSON list bound as one parameter
 
 
 class ConcurrencyError(CqrsError):
@@ -87,6 +88,24 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def parse_recorded_at(text: str) -> datetime:
+    """A `recorded_at` as an aware UTC datetime (a naive one is read as UTC)."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _not_before(now: str, last: str) -> str:
+    """The append's time, never earlier than the previous event's: `recorded_at` rises with
+    the position, so "what the log knew at time T" is a prefix of it (docs/past.md), even
+    when the machine's clock is set back."""
+    if not last:
+        return now
+    try:
+        return last if parse_recorded_at(now) < parse_recorded_at(last) else now
+    except ValueError:
+        return now  # an unreadable stored time (written by hand): nothing to compare with
+
+
 @dataclass(frozen=True)
 class Head:
     """The newest event: its position (0 for an empty log) and its hash."""
@@ -128,7 +147,8 @@ class EventLog:
         self._upcasters = upcasters
         self._clock = clock
         self._tx = transactions or Transactions(conn)
-        self._tail: tuple[int, str] | None = None  # (position, hash) of the newest row
+        # (position, hash, recorded_at) of the newest row
+        self._tail: tuple[int, str, str] | None = None
         self._tx.on_reset(self._forget_tail)
 
     @property
@@ -173,8 +193,8 @@ class EventLog:
             if not pending:
                 return []
             versions = self._versions_of({(t, i) for t, i, _, _ in pending})
-            position, prev_hash = self._tail_state()
-            recorded_at = self._clock()
+            position, prev_hash, last_recorded = self._tail_state()
+            recorded_at = _not_before(self._clock(), last_recorded)
             metadata_json: dict[int, tuple[object, str]] = {}
             rows: list[tuple[Any, ...]] = []
             for stream_type, stream_id, events, expected in pending:
@@ -204,7 +224,7 @@ class EventLog:
             self.conn.executemany(
                 f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
             )
-            self._tail = (position, prev_hash)
+            self._tail = (position, prev_hash, recorded_at)
             return [row[0] for row in rows]
 
     def _versions_of(self, streams: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -240,12 +260,12 @@ class EventLog:
             )
         return found
 
-    def _tail_state(self) -> tuple[int, str]:
+    def _tail_state(self) -> tuple[int, str, str]:
         if self._tail is None:
             row = self.conn.execute(
-                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+                "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
             ).fetchone()
-            self._tail = (row[0], row[1]) if row else (0, GENESIS)
+            self._tail = (row[0], row[1], row[2]) if row else (0, GENESIS, "")
         return self._tail
 
     # -- reading ---------------------------------------------------------------------------
@@ -395,6 +415,85 @@ class EventLog:
             if len(rows) < size:
                 return
             low = rows[-1][0]
+
+    # -- the past: reads by position (the key) and by stream, never a scan of the log ---------
+
+    def events_at(self, positions: Iterable[int]) -> list[RecordedEvent]:
+        """The events at these positions, in position order, decoded for projections as
+        `projection_pages` decodes them (upcast data; no id, time, hash or metadata)."""
+        wanted = sorted(set(positions))
+        upcast, loads = self._upcasters.upcast, orjson.loads
+        out: list[RecordedEvent] = []
+        for start in range(0, len(wanted), _POSITION_CHUNK):
+            chunk = orjson.dumps(wanted[start : start + _POSITION_CHUNK]).decode()
+            for pos, st, sid, typ, sv, data in self.conn.execute(
+                "SELECT position, stream_type, stream_id, type, schema_version, data FROM events"
+                " WHERE position IN (SELECT value FROM json_each(?)) ORDER BY position",
+                (chunk,),
+            ):
+                sv, payload = upcast(typ, sv, loads(data))
+                out.append(RecordedEvent(pos, "", st, sid, 0, typ, sv, payload, {}, "", ""))
+        return out
+
+    def latest_of_types(self, types: Iterable[str], at: int) -> list[RecordedEvent]:
+        """The newest event at or before position `at` of every stream that has events of
+        `types`, in position order (decoded as `events_at`). Reads the `events_by_type`
+        index, then only the events it keeps."""
+        listed = sorted(set(types))
+        positions = [
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT max(position) FROM events"
+                f" WHERE type IN ({','.join('?' * len(listed))}) AND position <= ?"
+                " GROUP BY stream_type, stream_id",
+                [*listed, at],
+            )
+        ]
+        return self.events_at(positions)
+
+    def latest_in_streams(
+        self, stream_type: str, stream_ids: Iterable[object], at: int
+    ) -> list[RecordedEvent]:
+        """The newest event at or before position `at` of each of these streams that had
+        one by then, in position order: one seek per stream on its (stream, version) key."""
+        ids = sorted({str(i) for i in stream_ids})
+        positions: list[int] = []
+        for start in range(0, len(ids), _POSITION_CHUNK):
+            chunk = orjson.dumps(ids[start : start + _POSITION_CHUNK]).decode()
+            positions.extend(
+                int(r[0])
+                for r in self.conn.execute(
+                    "SELECT (SELECT max(e.position) FROM events e WHERE e.stream_type = ?"
+                    " AND e.stream_id = j.value AND e.position <= ?) AS p"
+                    " FROM json_each(?) j WHERE p IS NOT NULL",
+                    (stream_type, at, chunk),
+                )
+            )
+        return self.events_at(positions)
+
+    def recorded_at(self, position: int) -> str | None:
+        """When the event at `position` was appended, None when there is none."""
+        row = self.conn.execute(
+            "SELECT recorded_at FROM events WHERE position = ?", (position,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position recorded at or before `moment` (an aware datetime); 0 when the
+        first event is later.
+
+        `recorded_at` never goes back as positions rise (`append_many`), so this is a
+        binary search on the log's key: about twenty reads for a million events.
+        """
+        low, high = 0, self.head()
+        while low < high:
+            middle = (low + high + 1) // 2
+            text = self.recorded_at(middle)
+            if text is not None and parse_recorded_at(text) <= moment:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     def _decode(self, row: tuple[Any, ...]) -> RecordedEvent:
         schema_version, data = self._upcasters.upcast(row[5], row[6], orjson.loads(row[7]))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
+from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, as_of_title, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.metrics import Metrics
@@ -19,17 +19,20 @@ def run(
     ctx: typer.Context,
     as_user: Annotated[str, typer.Option("--as", help=AS_HELP)],
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """Pipeline value, weighted pipeline, won revenue and open count: own and team."""
     from cqrs_cli.cli.output import check_format, emit_json, emit_rows
 
     check_format(fmt)
-    with read_model(ctx) as model:
+    with read_model(ctx, as_of=as_of) as model:
         found = model.metrics(as_user)
     if fmt == "json":
         emit_json(found)
     elif fmt == "table":
-        _draw(found)
+        _draw(found, as_of_title(model, found.user.login))
     else:
         rows = [
             {"scope": scope, **{k: figs[k] for k in FIGURES}}  # type: ignore[literal-required]
@@ -39,7 +42,7 @@ def run(
         emit_rows(rows, ["scope", *FIGURES], fmt)
 
 
-def _draw(found: Metrics) -> None:
+def _draw(found: Metrics, who: str) -> None:
     from rich.table import Table
 
     from cqrs_cli.cli.terminal import console, text
@@ -48,7 +51,7 @@ def _draw(found: Metrics) -> None:
     for scope, figs in (("own", found.own), ("team", found.team)):
         if figs is None:
             continue
-        summary = Table(title=text(f"{found.user.login}: {scope}", "table.title"))
+        summary = Table(title=text(f"{who}: {scope}", "table.title"))
         for key in FIGURES:
             summary.add_column(key)
         summary.add_row(

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 # Named here so that `--help` does not load the projections (projections/catalog.py).
-VIEWS = "user_profiles, opportunity_view, user_access_matrix, dashboard_metrics"
+VIEWS = (
+    "user_profiles, opportunity_view, user_access_matrix, dashboard_metrics, opportunity_versions"
+)
 
 
 class Bar:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cqrs_cli.cli.context import FORMAT_HELP, info, read_model
+from cqrs_cli.cli.context import FORMAT_HELP, WHEN_HELP, as_of_title, info, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.people import OrgChart
@@ -18,18 +18,21 @@ def run(
     ctx: typer.Context,
     tree: Annotated[bool, typer.Option("--tree", help="Draw the org chart.")] = False,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """List users with their manager, subordinates and teams."""
     from cqrs_cli.app.read_model import org_chart
     from cqrs_cli.cli.output import check_format, emit_rows
 
     check_format(fmt)
-    with read_model(ctx) as model:
+    with read_model(ctx, as_of=as_of) as model:
         found = model.profiles()
     if found.looping:
         info(ctx, f"Warning: the manager chain loops for {', '.join(found.looping)}")
     if tree:
-        _tree(org_chart(found.items))
+        _tree(org_chart(found.items), as_of_title(model, "org chart"))
         return
     login = {p.id: p.login for p in found.items}
     rows = [
@@ -45,10 +48,10 @@ def run(
         }
         for p in found.items
     ]
-    emit_rows(rows, COLUMNS, fmt, title="users", json_value=found.items)
+    emit_rows(rows, COLUMNS, fmt, title=as_of_title(model, "users"), json_value=found.items)
 
 
-def _tree(chart: OrgChart) -> None:
+def _tree(chart: OrgChart, title: str) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
@@ -71,7 +74,7 @@ def _tree(chart: OrgChart) -> None:
         for child in node.children:
             grow(branch, child)
 
-    root = Tree(text("org chart"))
+    root = Tree(text(title))
     for node in chart.roots:
         grow(root, node)
     console().print(root)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cqrs_cli.cli.commands.numbers import number_option
-from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, read_model
+from cqrs_cli.cli.context import AS_HELP, FORMAT_HELP, WHEN_HELP, as_of_title, read_model
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.opportunities import Opportunity
@@ -94,6 +94,9 @@ def run(
         ),
     ] = 0,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="WHEN", help=WHEN_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """The opportunities USER can see (open, won and lost), with the reason for each."""
     from cqrs_cli.app.answers.opportunities import OpportunityFilter
@@ -101,7 +104,10 @@ def run(
 
     output.check_format(fmt)
     filters = OpportunityFilter(status, stage, search, salesperson, team, sort, limit, offset)
-    with read_model(ctx) as model, model.stream_opportunities(as_user, filters) as found:
+    with (
+        read_model(ctx, as_of=as_of) as model,
+        model.stream_opportunities(as_user, filters) as found,
+    ):
         # JSON and CSV are written as the rows come; a table needs them all first.
         if fmt == "json":
             output.stream_json(found.items)
@@ -114,4 +120,5 @@ def run(
     for row in rows:
         if row["via"] is not None:
             row["reason"] = f"{row['reason']} · {row['via']}"
-    output.emit_rows(rows, TABLE_COLUMNS, fmt, title=f"What {user.login} can see ({len(items)})")
+    title = as_of_title(model, f"What {user.login} can see ({len(items)})")
+    output.emit_rows(rows, TABLE_COLUMNS, fmt, title=title)
