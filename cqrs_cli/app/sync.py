@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cqrs_cli.app.sources import CHOICES, SourceChoice, open_source
+from cqrs_cli.app.webhook_filter import filter_for
 from cqrs_cli.bus.dead_letters import DeadLetters
 from cqrs_cli.bus.event_bus import default_bus
 from cqrs_cli.bus.webhooks.run import DEFAULT_BUDGET, DeliveryReport, deliver_pending
@@ -128,7 +129,7 @@ def sync(
         return outcome
     try:
         with open_store(path, write=True) as store:
-            report = deliver_pending(store, budget=options.delivery_budget)
+            report = deliver_pending(store, budget=options.delivery_budget, filter_for=filter_for)
     except Exception as exc:  # the sync has committed: it stays a success
         return dataclasses.replace(outcome, delivery_error=str(getattr(exc, "message", exc)))
     return dataclasses.replace(outcome, delivery=report)

@@ -188,6 +188,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # 7 is the HTTP face's access tokens (issue 10).
+    Migration(
+        8,
+        "008_webhooks_as_user",
+        # The Odoo id of the user whose view filters a webhook's events (`webhooks add
+        # --as USER`): only what that user could see. NULL: every event of its types.
+        ("ALTER TABLE webhooks ADD COLUMN as_user_id INTEGER",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number
