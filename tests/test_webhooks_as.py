@@ -133,6 +133,13 @@ def test_each_webhook_gets_what_its_user_could_see(
             "--db", db, "webhooks", "add", receiver.url, "--as", login, "--format", "json"
         )
         assert added["as_user"]["login"] == f"{login}@demo.example"
+    said = runner.invoke(app, ["--db", db, "webhooks", "add", "http://127.0.0.1:9/x", "--as", "4"])
+    assert said.exit_code == 0
+    assert said.stderr.splitlines()[-1] == (
+        "Only the events about what zakariya@demo.example could see right before or right "
+        "after each one are sent (docs/webhooks.md, 'Who sees what')."
+    )
+    assert runner.invoke(app, ["--db", db, "webhooks", "remove", "8"]).exit_code == 0
     listed = invoke("--db", db, "webhooks", "list", "--format", "json")
     assert [w["as_user"]["login"].split("@")[0] for w in listed] == list(LOGINS)
     got = dict.fromkeys(LOGINS, 0)

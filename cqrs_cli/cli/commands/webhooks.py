@@ -136,6 +136,12 @@ def add(
         f"Added {webhook.label}. It starts at position {head}: it gets the events appended "
         f"from now on{already}, delivered after each sync.",
     )
+    if user is not None:
+        info(
+            ctx,
+            f"Only the events about what {user.login} could see right before or right after "
+            "each one are sent (docs/webhooks.md, 'Who sees what').",
+        )
     if secret_env is not None and not os.environ.get(secret_env):
         info(
             ctx,
