@@ -227,7 +227,9 @@ def run_line(run: LoopRun, *, verbose: bool = False) -> str:
     at = run.started.isoformat(timespec="seconds").replace("+00:00", "Z")
     took = f"{run.seconds:.1f} s"
     if run.error is not None:
-        return f"{at} sync failed after {took}: {run.error}; trying again in {run.retry_in:.0f} s"
+        wait = run.retry_in or 0.0
+        again = f"{wait:.1f}" if wait < 10 else f"{wait:.0f}"
+        return f"{at} sync failed after {took}: {run.error}; trying again in {again} s"
     if run.outcome is None:
         return (
             f"{at} sync stopped between two pages after {took}: {run.stopped_after} events "
