@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -136,6 +136,8 @@ class Fault:
     # For "odoo_error": Odoo's error object with this exception name and message.
     error: str = "odoo.exceptions.UserError"
     message: str = ""
+    # Set when the fault fires: a test waits on it to act while a slow answer is pending.
+    fired: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 
 @dataclass
@@ -451,6 +453,7 @@ class FakeOdoo:
                 if fault.times <= 0:
                     continue
                 fault.times -= 1
+                fault.fired.set()
                 return fault
         return None
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cqrs_cli.app.sources import CHOICES, SourceChoice, open_source
+from cqrs_cli.app.webhook_filter import filter_for
 from cqrs_cli.bus.dead_letters import DeadLetters
 from cqrs_cli.bus.event_bus import default_bus
 from cqrs_cli.bus.webhooks.run import DEFAULT_BUDGET, DeliveryReport, deliver_pending
@@ -87,6 +88,7 @@ def sync(
     *,
     progress: Progress | None = None,
     on_committed: Callable[[SyncOutcome], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> SyncOutcome:
     """Sync `source` into the file at `path` (created when missing), catch the views up
     and publish the new events to the in-process bus; then deliver to the webhooks.
@@ -95,6 +97,10 @@ def sync(
     webhooks (which may take `delivery_budget` seconds): a face shows it then. A source
     given as a Source stays the caller's to close; one given as a choice is opened and
     closed here.
+
+    `stop` is asked between pages: when it says True the sync ends there (SyncStopped,
+    every page before committed whole), and once the sync committed, the webhooks wait
+    for the next run rather than hold up the stop.
     """
     options = options or SyncOptions()
     opened = isinstance(source, CHOICES)
@@ -102,7 +108,12 @@ def sync(
     try:
         with open_store(path, write=True) as store:
             result = run_sync(
-                store, src, full=options.full, progress=progress, deletions=options.deletions
+                store,
+                src,
+                full=options.full,
+                progress=progress,
+                deletions=options.deletions,
+                stop=stop,
             )
             migrated = tuple(m.name for m in store.migrated)
             paused = after_commit(store, result)
@@ -114,9 +125,11 @@ def sync(
     )
     if on_committed is not None:
         on_committed(outcome)
+    if stop is not None and stop():
+        return outcome
     try:
         with open_store(path, write=True) as store:
-            report = deliver_pending(store, budget=options.delivery_budget)
+            report = deliver_pending(store, budget=options.delivery_budget, filter_for=filter_for)
     except Exception as exc:  # the sync has committed: it stays a success
         return dataclasses.replace(outcome, delivery_error=str(getattr(exc, "message", exc)))
     return dataclasses.replace(outcome, delivery=report)

@@ -100,8 +100,14 @@ class _Run:
             for event in events:
                 if self.sub.wants(event):
                     self._deliver(event)
-                elif self.failures:  # the event it failed on is no longer wanted
-                    self._forget_failures()
+                else:
+                    if self.failures:  # the event it failed on is no longer wanted
+                        self._forget_failures()
+                    # A filter may take time of its own (what one user could see): the
+                    # budget holds while events are only looked at, too.
+                    if self.pacing.clock() >= self.deadline:
+                        self.position = event.position
+                        self._stop_for_time(event)
                 self.position = event.position
                 if self.unsaved >= self.pacing.save_every:
                     self._save()

@@ -22,6 +22,11 @@ class SourceError(CqrsError):
     """The source failed (connection, protocol, refusal): the sync stops, nothing half-written."""
 
 
+class SourceAuthError(SourceError):
+    """Odoo refused the credentials (a wrong password or API key, an unknown login): trying
+    again cannot fix it, unlike a network failure."""
+
+
 class SourceAccessError(SourceError):
     """Odoo refused to read a model (AccessError): callers may fall back to another model."""
 

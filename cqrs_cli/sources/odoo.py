@@ -34,6 +34,7 @@ from cqrs_cli.sources.base import (
     Domain,
     Raw,
     SourceAccessError,
+    SourceAuthError,
     SourceError,
 )
 
@@ -87,7 +88,9 @@ def _describe(exc: BaseException, where: str) -> SourceError:
         if name.endswith("AccessError"):
             return SourceAccessError(f"Odoo refused access {where}: {message}")
         if name.endswith("AccessDenied"):
-            return SourceError(f"Odoo denied access {where} (session or credentials): {message}")
+            return SourceAuthError(
+                f"Odoo denied access {where} (session or credentials): {message}"
+            )
         return SourceError(f"Odoo error {where}: {name or 'error'}: {message}")
     if isinstance(exc, urllib.error.HTTPError):
         return SourceError(f"Odoo answered HTTP {exc.code} {where}")
@@ -152,7 +155,7 @@ class OdooSource:
             self._odoo.login(database, user, password)
         except odoorpc.error.RPCError as exc:
             if str(exc) == "Wrong login ID or password":
-                raise SourceError(f"Odoo refused the login for {user} on {database}") from None
+                raise SourceAuthError(f"Odoo refused the login for {user} on {database}") from None
             raise _describe(exc, f"logging in to {database}") from None
         except self._rpc_errors as exc:
             raise _describe(exc, f"logging in to {database}") from None

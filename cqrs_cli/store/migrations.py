@@ -205,6 +205,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        8,
+        "008_webhooks_as_user",
+        # The Odoo id of the user whose view filters a webhook's events (`webhooks add
+        # --as USER`): only what that user could see. NULL: every event of its types.
+        ("ALTER TABLE webhooks ADD COLUMN as_user_id INTEGER",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number

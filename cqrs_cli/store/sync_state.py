@@ -266,7 +266,8 @@ def finish(
     appended: int,
     error: str | None = None,
 ) -> None:
-    """End a run `succeeded` or `failed`, with its counts (JSON) and events appended."""
+    """End a run `succeeded`, `failed` or `interrupted` (asked to stop between pages),
+    with its counts (JSON) and events appended."""
     conn.execute(
         "UPDATE sync_runs SET status = ?, finished_at = ?, counts = ?, events_appended = ?,"
         " error = ? WHERE id = ?",

@@ -1,7 +1,14 @@
 """The write side: source → normalized records → diff with odoo_raw_data → events."""
 
 from cqrs_cli.sync.deletions import Deletion, DeletionLimit, MassDeletionError
-from cqrs_cli.sync.engine import Invalid, ModelCounts, Progress, SyncResult, run_sync
+from cqrs_cli.sync.engine import (
+    Invalid,
+    ModelCounts,
+    Progress,
+    SyncResult,
+    SyncStopped,
+    run_sync,
+)
 
 __all__ = [
     "Deletion",
@@ -11,5 +18,6 @@ __all__ = [
     "ModelCounts",
     "Progress",
     "SyncResult",
+    "SyncStopped",
     "run_sync",
 ]

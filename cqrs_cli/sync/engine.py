@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from cqrs_cli.domain.errors import CqrsError
 from cqrs_cli.domain.event_types import event_type
 from cqrs_cli.domain.odoo_ids import MAX_ID, denoted_id, is_id, odd_id_reason
 from cqrs_cli.domain.records import OdooRecord, UserRecord
@@ -70,6 +71,16 @@ class Progress(Protocol):
     def start(self, model: str, total: int | None) -> None: ...
     def advance(self, model: str, records: int) -> None: ...
     def finish(self, model: str) -> None: ...
+
+
+class SyncStopped(CqrsError):
+    """The sync was asked to stop (a signal to a `--every` loop): it stopped between two
+    pages, every page before committed whole. Its run is recorded `interrupted`; the next
+    run goes on from the cursors it left."""
+
+    def __init__(self, appended: int) -> None:
+        super().__init__(f"stopped between two pages, as asked, after {appended} events")
+        self.appended = appended  # events of the pages that committed before the stop
 
 
 @dataclass
@@ -157,9 +168,11 @@ class _Run:
         progress: Progress | None,
         deletions: DeletionLimit,
         listed: Listed,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store, self.source, self.result, self.now = store, source, result, now
         self.progress = progress
+        self.stop = stop
         self.deletions, self.listed = deletions, listed
         # A source may add its own metadata keys (the legacy import marks its events
         # synthetic); the standard keys always win.
@@ -173,6 +186,11 @@ class _Run:
         # Records written in one Odoo transaction share a write_date: share their metadata
         # object too, so the log serializes it once.
         self._metadata: dict[str | None, EventMetadata] = {}
+
+    def check_stop(self) -> None:
+        """Raise SyncStopped when asked to stop. Called only between two transactions."""
+        if self.stop is not None and self.stop():
+            raise SyncStopped(self.result.events_appended)
 
     def _normalize(self, kind: type[OdooRecord], raw: Raw) -> dict[str, Any] | None:
         if kind is UserRecord:
@@ -398,6 +416,7 @@ def run_sync(
     overlap: timedelta = OVERLAP,
     page_size: int = PAGE_SIZE,
     deletions: DeletionLimit = DeletionLimit(),  # noqa: B008 (frozen, never mutated)
+    stop: Callable[[], bool] | None = None,
 ) -> SyncResult:
     """Bring the file up to date with `source`; return what was appended.
 
@@ -406,6 +425,9 @@ def run_sync(
     `until` once a model is done; `skew` is how far Odoo's clock lags ours. Deletions come
     from the full id list of the scope, listed for every model before anything is written:
     MassDeletionError when one would lose more than `deletions` allows.
+
+    `stop` is asked between pages (never inside a transaction): when it says True the run
+    ends there, recorded `interrupted`, and SyncStopped is raised.
     """
     start = clock()
     incremental = source.incremental and not full
@@ -429,9 +451,10 @@ def run_sync(
         f"sync run {run_id} had stopped without finishing (its process is gone): marked interrupted"
         for run_id in interrupted
     )
-    run = _Run(store, source, result, now, progress, deletions, listed)
+    run = _Run(store, source, result, now, progress, deletions, listed, stop)
     try:
         for kind in ORDER:
+            run.check_stop()
             _sync_model(
                 run,
                 kind,
@@ -444,11 +467,12 @@ def run_sync(
     except BaseException as exc:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         # Recording the failure must not hide it (e.g. when the file itself is the problem).
+        ended = sync_state.INTERRUPTED if isinstance(exc, SyncStopped) else sync_state.FAILED
         with contextlib.suppress(sqlite3.Error), store.transaction():
             sync_state.finish(
                 conn,
                 result.run_id,
-                sync_state.FAILED,
+                ended,
                 _iso(clock()),
                 _counts_json(result),
                 result.events_appended,
@@ -512,6 +536,7 @@ def _sync_model(
         done = run.apply_page(kind, local, page, counts, present)
         if run.progress:
             run.progress.advance(model, done)
+        run.check_stop()
     if cursor is not None and referenced:
         # An old partner newly pointed to by an opportunity has an old write_date.
         missing = sorted(set(referenced) - local.alive())

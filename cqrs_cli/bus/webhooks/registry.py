@@ -23,7 +23,7 @@ MAX_URL = 2048
 PREFIX = "webhook:"  # a webhook's name as a subscriber: its checkpoint, its dead letters
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_COLUMNS = "id, name, url, types, secret_env, max_attempts, timeout, created_at"
+_COLUMNS = "id, name, url, types, secret_env, max_attempts, timeout, created_at, as_user_id"
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Webhook:
     max_attempts: int
     timeout: float  # seconds for one request
     created_at: str
+    as_user: int | None = None  # only events this user could see (Odoo id); None: all
 
     @property
     def subscriber(self) -> str:
@@ -47,7 +48,7 @@ class Webhook:
 
     @classmethod
     def from_row(cls, row: tuple[object, ...]) -> Webhook:
-        wid, name, url, types, secret_env, max_attempts, timeout, created_at = row
+        wid, name, url, types, secret_env, max_attempts, timeout, created_at, as_user = row
         listed = frozenset(json.loads(str(types))) if types is not None else None
         return cls(
             int(str(wid)),
@@ -58,6 +59,7 @@ class Webhook:
             int(str(max_attempts)),
             float(str(timeout)),
             str(created_at),
+            None if as_user is None else int(str(as_user)),
         )
 
 
@@ -146,9 +148,10 @@ class Webhooks:
         name: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         timeout: float = DEFAULT_TIMEOUT,
+        as_user: int | None = None,
     ) -> tuple[Webhook, int]:
         """Add a webhook that starts at the log's head: it gets the events appended from
-        now on. Returns it and that head."""
+        now on (with `as_user`, only those that user could see). Returns it and that head."""
         check_url(url)
         if name is not None:
             check_name(name)
@@ -161,7 +164,7 @@ class Webhooks:
             try:
                 cursor = conn.execute(
                     "INSERT INTO webhooks (name, url, types, secret_env, max_attempts, timeout,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, as_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         name,
                         url,
@@ -170,6 +173,7 @@ class Webhooks:
                         max_attempts,
                         timeout,
                         utc_now_iso(),
+                        as_user,
                     ),
                 )
             except sqlite3.IntegrityError:

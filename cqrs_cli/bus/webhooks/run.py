@@ -26,9 +26,15 @@ from cqrs_cli.bus.webhooks.registry import Webhook, Webhooks
 from cqrs_cli.bus.webhooks.subscriber import WebhookSubscriber
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.locks import LockBusy, hold
+from cqrs_cli.store.log import RecordedEvent
 
 DEFAULT_BUDGET = 30.0
 LOCK = "webhooks"
+
+# Which events a webhook made `--as USER` may send, made by the application layer (what a
+# user could see is a question of the views' rules, above this layer).
+EventFilter = Callable[[RecordedEvent], bool]
+FilterFor = Callable[[Store, Webhook], EventFilter]
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,13 @@ def deliver_pending(
     budget: float = DEFAULT_BUDGET,
     environ: Mapping[str, str] | None = None,
     pacing: Pacing | None = None,
+    filter_for: FilterFor | None = None,
 ) -> DeliveryReport:
-    """Deliver to every webhook what it has not had yet, for at most `budget` seconds."""
-    return _each_webhook(store, budget, environ, pacing, resume_paused=False)
+    """Deliver to every webhook what it has not had yet, for at most `budget` seconds.
+
+    A webhook made `--as USER` sends only what `filter_for` lets through; without a
+    `filter_for` it is skipped, never sent unfiltered."""
+    return _each_webhook(store, budget, environ, pacing, filter_for, resume_paused=False)
 
 
 def retry_dead_letters(
@@ -66,10 +76,11 @@ def retry_dead_letters(
     budget: float = DEFAULT_BUDGET,
     environ: Mapping[str, str] | None = None,
     pacing: Pacing | None = None,
+    filter_for: FilterFor | None = None,
 ) -> DeliveryReport:
     """Resume every webhook paused on a dead letter: deliver that event again, then go on
     from there. Webhooks that are not paused are left for the next sync."""
-    return _each_webhook(store, budget, environ, pacing, resume_paused=True)
+    return _each_webhook(store, budget, environ, pacing, filter_for, resume_paused=True)
 
 
 def _each_webhook(
@@ -77,6 +88,7 @@ def _each_webhook(
     budget: float,
     environ: Mapping[str, str] | None,
     pacing: Pacing | None,
+    filter_for: FilterFor | None,
     *,
     resume_paused: bool,
 ) -> DeliveryReport:
@@ -94,7 +106,19 @@ def _each_webhook(
             end = pacing.clock() + budget
             for index, webhook in enumerate(webhooks):
                 share = (end - pacing.clock()) / (len(webhooks) - index)
-                runs.append(_one(store, webhook, client, source, env, pacing, share, resume_paused))
+                runs.append(
+                    _one(
+                        store,
+                        webhook,
+                        client,
+                        source,
+                        env,
+                        pacing,
+                        share,
+                        filter_for,
+                        resume_paused,
+                    )
+                )
     except LockBusy as busy:
         return DeliveryReport(busy=busy.holder.describe(), budget=budget)
     return DeliveryReport(runs, budget=budget)
@@ -108,11 +132,18 @@ def _one(
     env: Mapping[str, str],
     pacing: Pacing,
     share: float,
+    filter_for: FilterFor | None,
     resume_paused: bool,
 ) -> WebhookRun:
     checkpoint = SubscriberCheckpoints(store).get(webhook.subscriber)
     if checkpoint is None:  # deleted by hand: no position to go on from
         return WebhookRun(webhook, crashed="its checkpoint is missing; remove it and add it again")
+    if webhook.as_user is not None and filter_for is None:  # never sent unfiltered
+        return WebhookRun(
+            webhook,
+            skipped="it sends only what one user may see, and this delivery cannot tell",
+            waiting=pending(store, webhook.types, checkpoint.position, store.log.head()),
+        )
     secret: bytes | None = None
     if webhook.secret_env is not None:
         value = env.get(webhook.secret_env, "")
@@ -124,9 +155,14 @@ def _one(
                 waiting=waiting,
             )
         secret = value.encode()
-    subscriber = WebhookSubscriber(webhook, client=client, source=source, secret=secret)
     run: Callable[..., RunReport] = resume if resume_paused else deliver
     try:
+        predicate = None
+        if webhook.as_user is not None and filter_for is not None:
+            predicate = filter_for(store, webhook)
+        subscriber = WebhookSubscriber(
+            webhook, client=client, source=source, secret=secret, predicate=predicate
+        )
         return WebhookRun(
             webhook, run=run(store, subscriber, deadline=pacing.clock() + share, pacing=pacing)
         )

@@ -40,11 +40,13 @@ def run(
     with open_for(ctx, write=retry, create=False) as store:
         letters = DeadLetters(store)
         if retry:
+            from cqrs_cli.app.webhook_filter import filter_for
             from cqrs_cli.bus.webhooks.registry import PREFIX
             from cqrs_cli.bus.webhooks.run import retry_dead_letters
             from cqrs_cli.cli.commands.webhooks import delivery_lines
 
-            for line in delivery_lines(retry_dead_letters(store), resumed=True):
+            resumed = retry_dead_letters(store, filter_for=filter_for)
+            for line in delivery_lines(resumed, resumed=True):
                 info(ctx, line)
             others = [x for x in letters.all() if not x.handler.startswith(PREFIX)]
             if others:

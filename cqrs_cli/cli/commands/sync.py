@@ -18,11 +18,14 @@ from cqrs_cli.cli.context import (
 )
 from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, source_choice
 from cqrs_cli.cli.terminal import console, shown
+from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 
 # The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
 # start-up, and so every read command, does not pay for them.
 if TYPE_CHECKING:
-    from cqrs_cli.app.sync import SyncOutcome, SyncSummary
+    from cqrs_cli.app.sources import SourceChoice
+    from cqrs_cli.app.sync import SyncOptions, SyncOutcome, SyncSummary
+    from cqrs_cli.app.sync_loop import LoopRun
     from cqrs_cli.bus.webhooks.run import DeliveryReport
     from cqrs_cli.sync import Invalid
 
@@ -129,6 +132,21 @@ def run(
         ),
     ] = 30.0,
     fmt: Annotated[str | None, typer.Option("--format", help=SUMMARY_FORMAT_HELP)] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="DURATION",
+            help="Sync again DURATION after each run ends (30s, 5m, 1h30m) until SIGTERM or "
+            "SIGINT, one line per run on stderr; Odoo failing is retried with backoff, a "
+            "refused login stops it (exit 1). One such loop per file (docs/operations.md).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="With --every: each run's whole summary, not one line."),
+    ] = False,
 ) -> None:
     """Pull users, employees, teams, stages, accounts and opportunities into the event log.
 
@@ -136,13 +154,23 @@ def run(
     and more than --max-deletions-percent of a model, unless --allow-deletions.
     """
     from cqrs_cli.app.sync import SyncOptions, sync
+    from cqrs_cli.cli.durations import parse_duration
     from cqrs_cli.sync import DeletionLimit
 
     fmt = check_summary_format(fmt)
+    seconds = None if every is None else parse_duration(every, "--every")
+    if verbose and seconds is None:
+        raise CqrsError(
+            "--verbose goes with --every (a single sync always prints its whole summary)",
+            exit_code=EXIT_USAGE,
+        )
     options = SyncOptions(
         full, DeletionLimit(max_deletions, max_deletions_percent, allow_deletions), delivery_budget
     )
     choice = source_choice(demo, from_file, url, database, user, password, timeout)
+    if seconds is not None:
+        _every(ctx, choice, options, seconds, verbose=verbose, fmt=fmt)
+        return
     # Bars only for a person at a terminal: a script's stderr stays plain lines.
     bars = not state(ctx).quiet and sys.stderr.isatty()
     with RichProgress() if bars else nullcontext() as progress:
@@ -154,6 +182,75 @@ def run(
 
         done = sync(state(ctx).db, choice, options, progress=progress, on_committed=committed)
     report_delivery(ctx, done.delivery, done.delivery_error)
+
+
+def _every(
+    ctx: typer.Context,
+    choice: SourceChoice,
+    options: SyncOptions,
+    seconds: float,
+    *,
+    verbose: bool,
+    fmt: str | None,
+) -> None:
+    """`sync --every`: the loop, one line per run; its whole summary with --verbose."""
+    from cqrs_cli.app.sync_loop import Stop, sync_every
+    from cqrs_cli.cli.signals import stop_on_signals
+
+    def committed(outcome: SyncOutcome) -> None:
+        if verbose:
+            report_sync(ctx, outcome, fmt)
+            return
+        if outcome.migrated:
+            info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(outcome.migrated)}")
+        if fmt is not None:
+            _summary(ctx, outcome.summary, fmt)
+
+    def ran(run: LoopRun) -> None:
+        info(ctx, run_line(run, verbose=verbose))
+        if run.outcome is not None:
+            lines = _delivery(run.outcome.delivery, run.outcome.delivery_error)
+            for line in lines if verbose else [x for x in lines if x.startswith("Warning")]:
+                info(ctx, line)
+
+    with Stop() as stop, stop_on_signals(stop) as received:
+        end = sync_every(
+            state(ctx).db, choice, seconds, options, stop=stop, on_run=ran, on_committed=committed
+        )
+    why = f" on {received[0]}" if received else ""
+    failed = f", {end.failed} failed" if end.failed else ""
+    info(ctx, f"Stopped{why} after {end.runs} run{'s' if end.runs != 1 else ''}{failed}.")
+
+
+def run_line(run: LoopRun, *, verbose: bool = False) -> str:
+    """One line for one run of the loop: when it started, what it did, how long it took."""
+    at = run.started.isoformat(timespec="seconds").replace("+00:00", "Z")
+    took = f"{run.seconds:.1f} s"
+    if run.error is not None:
+        wait = run.retry_in or 0.0
+        again = f"{wait:.1f}" if wait < 10 else f"{wait:.0f}"
+        return f"{at} sync failed after {took}: {run.error}; trying again in {again} s"
+    if run.outcome is None:
+        return (
+            f"{at} sync stopped between two pages after {took}: {run.stopped_after} events "
+            "committed, the next run goes on from there"
+        )
+    summary = run.outcome.summary
+    n = summary.events_appended
+    line = f"{at} sync: {n} event{'s' if n != 1 else ''} in {took}"
+    if not verbose:
+        notes = [
+            f"{len(items)} {name}{'s' if len(items) != 1 else ''}"
+            for name, items in (
+                ("warning", summary.warnings),
+                ("invalid record", summary.invalid),
+                ("paused view", tuple(run.outcome.paused)),
+            )
+            if items
+        ]
+        if notes:
+            line += f"; {', '.join(notes)} (--verbose shows them)"
+    return line
 
 
 def report_sync(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
@@ -168,13 +265,15 @@ def report_sync(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> No
 
 def report_delivery(ctx: typer.Context, report: DeliveryReport | None, error: str | None) -> None:
     """What the webhooks came to: said on stderr, never a failure of the sync."""
+    for line in _delivery(report, error):
+        info(ctx, line)
+
+
+def _delivery(report: DeliveryReport | None, error: str | None) -> list[str]:
     from cqrs_cli.cli.commands.webhooks import delivery_lines
 
-    if error is not None:
-        info(ctx, f"Warning: webhooks not delivered: {error}")
-    if report is not None:
-        for line in delivery_lines(report):
-            info(ctx, line)
+    lines = [] if error is None else [f"Warning: webhooks not delivered: {error}"]
+    return lines + ([] if report is None else delivery_lines(report))
 
 
 def invalid_line(bad: Invalid) -> str:
@@ -183,8 +282,7 @@ def invalid_line(bad: Invalid) -> str:
     return f"{bad.model} {which}: {bad.field}: {bad.reason}"
 
 
-def _report(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
-    summary: SyncSummary = outcome.summary
+def _summary(ctx: typer.Context, summary: SyncSummary, fmt: str | None) -> None:
     rows = [
         {
             "model": c.model,
@@ -204,6 +302,11 @@ def _report(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
         title=f"sync from {summary.source} ({summary.mode})",
         json_value=summary,
     )
+
+
+def _report(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
+    summary: SyncSummary = outcome.summary
+    _summary(ctx, summary, fmt)
     for bad in summary.invalid:
         info(ctx, f"Invalid record skipped: {invalid_line(bad)}")
     for warning in summary.warnings:

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cqrs_cli.cli.context import Format, info, open_for
+from cqrs_cli.cli.context import AS_HELP, Format, info, open_for
 from cqrs_cli.cli.output import check_format, emit_rows
 
 if TYPE_CHECKING:
+    from cqrs_cli.app.answers.users import UserRef
+    from cqrs_cli.app.read_model import ReadModel
     from cqrs_cli.bus.delivery import RunReport
     from cqrs_cli.bus.webhooks.registry import Webhook
     from cqrs_cli.bus.webhooks.run import DeliveryReport
@@ -26,6 +28,7 @@ COLUMNS = [
     "url",
     "types",
     "secret_env",
+    "as_user",
     "position",
     "lag",
     "pending",
@@ -35,7 +38,7 @@ COLUMNS = [
     "created_at",
 ]
 # A terminal is narrow: the table keeps what tells a webhook's health; csv and json say all.
-TABLE_COLUMNS = ["id", "name", "url", "types", "state", "pending", "error"]
+TABLE_COLUMNS = ["id", "name", "url", "types", "as_user", "state", "pending", "error"]
 # How long `remove` waits for a delivery under way (bounded by its budget) to finish.
 REMOVE_WAIT = 60.0
 
@@ -78,6 +81,18 @@ def add(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, max=600, help="Seconds one request may take.")
     ] = 10.0,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="USER",
+            help="Send only events USER could see: about an opportunity USER could see just "
+            "before or just after the event (a reassignment away is sent, then nothing more "
+            "about it), about an account of such an opportunity; about users and the "
+            f"organisation only while USER is a sales administrator. {AS_HELP}",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -96,6 +111,11 @@ def add(
     if secret_env is not None:
         check_env_name(secret_env)
     with open_for(ctx, write=True, create=False) as store:
+        user = None
+        if as_user is not None:
+            from cqrs_cli.app.read_model import ReadModel
+
+            user = ReadModel(store, behind="catch_up").user(as_user)
         webhook, head = Webhooks(store).add(
             url,
             types=wanted,
@@ -103,8 +123,9 @@ def add(
             name=name,
             max_attempts=max_attempts,
             timeout=timeout,
+            as_user=None if user is None else user.id,
         )
-        rows = [_row(webhook, head, head, 0, None)]
+        rows = [_row(webhook, head, head, 0, None, user)]
     already = (
         f", not the {head} already in the log"
         if head
@@ -115,6 +136,12 @@ def add(
         f"Added {webhook.label}. It starts at position {head}: it gets the events appended "
         f"from now on{already}, delivered after each sync.",
     )
+    if user is not None:
+        info(
+            ctx,
+            f"Only the events about what {user.login} could see right before or right after "
+            "each one are sent (docs/webhooks.md, 'Who sees what').",
+        )
     if secret_env is not None and not os.environ.get(secret_env):
         info(
             ctx,
@@ -131,6 +158,7 @@ def list_(
     fmt: Format = None,
 ) -> None:
     """The webhooks with their checkpoint, lag, pending events and state (no secrets)."""
+    from cqrs_cli.app.read_model import ReadModel
     from cqrs_cli.bus.checkpoints import SubscriberCheckpoints
     from cqrs_cli.bus.delivery import pending
     from cqrs_cli.bus.webhooks.registry import Webhooks
@@ -139,20 +167,39 @@ def list_(
     with open_for(ctx, write=False) as store:
         head = store.log.head()
         checkpoints = SubscriberCheckpoints(store).all()
+        people = ReadModel(store, behind="answer")
         rows = []
         for webhook in Webhooks(store).all():
             checkpoint = checkpoints.get(webhook.subscriber)
             position = checkpoint.position if checkpoint else 0
             waiting = pending(store, webhook.types, position, head)
-            rows.append(_row(webhook, head, position, waiting, checkpoint))
+            user = None if webhook.as_user is None else _user(people, webhook.as_user)
+            rows.append(_row(webhook, head, position, waiting, checkpoint, user))
             if webhook.secret_env and not os.environ.get(webhook.secret_env):
                 info(ctx, f"Warning: {webhook.label} needs {webhook.secret_env}, not set here")
     _emit(rows, fmt, json_value=rows, title="webhooks")
 
 
+def _user(people: ReadModel, user_id: int) -> UserRef:
+    from cqrs_cli.app.answers.users import UserRef
+    from cqrs_cli.app.read_model import UnknownUser
+
+    try:
+        return people.user(user_id)
+    except UnknownUser:  # no longer synced: the filter then lets nothing through
+        return UserRef(user_id, "(not synced)", None)
+
+
+def _as(user: dict[str, Any] | None) -> str:
+    return "" if user is None else f"{user['login']} ({user['id']})"
+
+
 def _emit(rows: list[dict[str, Any]], fmt: str, *, json_value: Any, title: str) -> None:
     # Outside JSON, a list of types reads as words, and no list at all as "all".
-    flat = [{**r, "types": ", ".join(r["types"]) if r["types"] else "all"} for r in rows]
+    flat = [
+        {**r, "types": ", ".join(r["types"]) if r["types"] else "all", "as_user": _as(r["as_user"])}
+        for r in rows
+    ]
     columns = TABLE_COLUMNS if fmt == "table" else COLUMNS
     emit_rows(flat, columns, fmt, json_value=json_value, title=title)
 
@@ -178,7 +225,12 @@ def remove(
 
 
 def _row(
-    webhook: Webhook, head: int, position: int, waiting: int, checkpoint: Any
+    webhook: Webhook,
+    head: int,
+    position: int,
+    waiting: int,
+    checkpoint: Any,
+    user: UserRef | None,
 ) -> dict[str, Any]:
     from cqrs_cli.bus.webhooks.registry import redacted
 
@@ -192,6 +244,7 @@ def _row(
         "url": redacted(webhook.url),
         "types": sorted(webhook.types) if webhook.types is not None else None,
         "secret_env": webhook.secret_env,
+        "as_user": None if user is None else {"id": user.id, "login": user.login},
         "position": position,
         "lag": head - position,
         "pending": waiting,
