@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cqrs_cli.app.validation import Check
 from cqrs_cli.domain.errors import EXIT_CHECK_FAILED, CqrsError
+from cqrs_cli.domain.numbers import counted
 from cqrs_cli.legacy.parse import LegacyImport
 from cqrs_cli.legacy.source import SOURCE_NAME, LegacySource
 from cqrs_cli.projections.readiness import CURRENT, status
@@ -43,7 +44,7 @@ def refuse_problems(loaded: LegacyImport, *, skip: bool) -> None:
     if loaded.problems and not skip:
         count = len(loaded.problems)
         raise CqrsError(
-            f"{count} problem{'s' if count != 1 else ''} in the input (listed above); "
+            f"{counted(count, 'problem')} in the input (listed above); "
             f"nothing imported. Fix the export, or import the rest with {SKIP_FLAG}"
         )
     if not any(model in loaded.snapshot for model in RECORD_MODELS):

@@ -17,3 +17,8 @@ def whole_number(text: str) -> int | None:
         return None
     value = int(digits)
     return value if value <= SQLITE_MAX else None
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 event`, `2 events`: the count and the noun agreeing, in every message."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

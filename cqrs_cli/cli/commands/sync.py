@@ -19,6 +19,7 @@ from cqrs_cli.cli.context import (
 from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, source_choice
 from cqrs_cli.cli.terminal import console, shown
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
+from cqrs_cli.domain.numbers import counted
 
 # The sync engine (pydantic, records) and odoorpc load only when `sync` runs: the CLI's
 # start-up, and so every read command, does not pay for them.
@@ -219,7 +220,7 @@ def _every(
         )
     why = f" on {received[0]}" if received else ""
     failed = f", {end.failed} failed" if end.failed else ""
-    info(ctx, f"Stopped{why} after {end.runs} run{'s' if end.runs != 1 else ''}{failed}.")
+    info(ctx, f"Stopped{why} after {counted(end.runs, 'run')}{failed}.")
 
 
 def run_line(run: LoopRun, *, verbose: bool = False) -> str:
@@ -232,15 +233,15 @@ def run_line(run: LoopRun, *, verbose: bool = False) -> str:
         return f"{at} sync failed after {took}: {run.error}; trying again in {again} s"
     if run.outcome is None:
         return (
-            f"{at} sync stopped between two pages after {took}: {run.stopped_after} events "
-            "committed, the next run goes on from there"
+            f"{at} sync stopped between two pages after {took}: "
+            f"{counted(run.stopped_after or 0, 'event')} committed, the next run goes on from there"
         )
     summary = run.outcome.summary
     n = summary.events_appended
-    line = f"{at} sync: {n} event{'s' if n != 1 else ''} in {took}"
+    line = f"{at} sync: {counted(n, 'event')} in {took}"
     if not verbose:
         notes = [
-            f"{len(items)} {name}{'s' if len(items) != 1 else ''}"
+            counted(len(items), name)
             for name, items in (
                 ("warning", summary.warnings),
                 ("invalid record", summary.invalid),
@@ -314,7 +315,7 @@ def _report(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
     if summary.events_appended:
         info(
             ctx,
-            f"Appended {summary.events_appended} events "
+            f"Appended {counted(summary.events_appended, 'event')} "
             f"(positions {outcome.first_position} to {outcome.last_position}).",
         )
     else:

@@ -9,6 +9,7 @@ import typer
 
 from cqrs_cli.cli.context import AS_HELP, Format, info, open_for
 from cqrs_cli.cli.output import check_format, emit_rows
+from cqrs_cli.domain.numbers import counted
 
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.users import UserRef
@@ -220,7 +221,7 @@ def remove(
         # Not under a delivery to it: that one would go on writing its checkpoint.
         with hold(store.path, LOCK, wait=REMOVE_WAIT):
             letters = webhooks.remove(webhook)
-    also = f" and its {letters} dead letter{'s' if letters != 1 else ''}" if letters else ""
+    also = f" and its {counted(letters, 'dead letter')}" if letters else ""
     info(ctx, f"Removed {webhook.label}{also}.")
 
 
@@ -265,7 +266,10 @@ def delivery_lines(report: DeliveryReport, *, resumed: bool = False) -> list[str
         if entry.crashed is not None:
             lines.append(f"Warning: {label}: delivery failed: {entry.crashed}")
         elif entry.skipped is not None:
-            lines.append(f"Warning: {label} skipped: {entry.skipped}; {entry.waiting} events wait")
+            lines.append(
+                f"Warning: {label} skipped: {entry.skipped}; "
+                f"{counted(entry.waiting, 'event')} waiting"
+            )
         elif entry.run is not None:
             line = _run_line(label, entry.run, report.budget, resumed)
             if line:
@@ -276,7 +280,7 @@ def delivery_lines(report: DeliveryReport, *, resumed: bool = False) -> list[str
 def _run_line(label: str, run: RunReport, budget: float, resumed: bool) -> str | None:
     from cqrs_cli.bus.delivery import CAUGHT_UP, OUT_OF_TIME, PAUSED
 
-    delivered = f"delivered {run.delivered} event{'s' if run.delivered != 1 else ''}"
+    delivered = f"delivered {counted(run.delivered, 'event')}"
     at = f"position {run.error_position} ({run.error_type})"
     if run.outcome == CAUGHT_UP:
         if resumed:
@@ -288,16 +292,16 @@ def _run_line(label: str, run: RunReport, budget: float, resumed: bool) -> str |
             f"(the {budget:g} s delivery budget ran out)"
         )
         if run.failures:
-            line += f"; {run.failures} failed attempts at {at} so far: {run.error}"
+            line += f"; {counted(run.failures, 'failed attempt')} at {at} so far: {run.error}"
         return line
     if run.outcome == PAUSED:
         return (
-            f"Warning: {label}: {delivered}, then paused at {at} after {run.failures} "
-            f"failed attempt{'s' if run.failures != 1 else ''}: {run.error}; it is a dead "
-            f"letter and {run.left} events wait: fix the receiver, then run "
+            f"Warning: {label}: {delivered}, then paused at {at} after "
+            f"{counted(run.failures, 'failed attempt')}: {run.error}; it is a dead "
+            f"letter and {counted(run.left, 'event')} waiting: fix the receiver, then run "
             "`cqrs dead-letters --retry`"
         )
     return (
-        f"Warning: {label} is paused at {at}: {run.error}; {run.left} events wait: "
+        f"Warning: {label} is paused at {at}: {run.error}; {counted(run.left, 'event')} waiting: "
         "`cqrs dead-letters --retry` resumes it"
     )
