@@ -19,7 +19,16 @@ from cqrs_cli.cli.app import app
 from cqrs_cli.projections.runner import catch_up
 from tests.conftest import REPO, run_cli
 from tests.demo_file import synced_copy
-from tests.read_support import ACCOUNTS, LEADS, VINSHA, Org, demo_like, new_store
+from tests.read_support import (
+    ACCOUNTS,
+    LEADS,
+    SALESMAN,
+    VINSHA,
+    ZAKARIYA,
+    Org,
+    demo_like,
+    new_store,
+)
 
 LONG_NAME = "Refit of the whole north campus: " + "desks, chairs and acoustic panels " * 4
 
@@ -190,6 +199,36 @@ def test_a_terminal_too_narrow_for_the_numbers_wraps_rather_than_cuts(db: Path) 
     shown = table(db, 30, "view", "--as", "vinsha")
     assert "…" not in shown
     assert "123,456,789.50" in shown
+
+
+def test_logins_of_one_domain_are_shortened_in_the_table_only(tmp_path: Path) -> None:
+    """The demo's logins all end @demo.example: the table says so once in its title and
+    shows `zakariya` (a row's reason then fits: "subordinate · zakariya"); the data
+    formats keep every login whole."""
+    demo = synced_copy(tmp_path)
+    shown = table(demo, 80, "view", "--as", "vinsha")
+    assert "What vinsha@demo.example can see (4); logins @demo.example" in shown
+    rows = {int(r[0]): r for r in rows_of(shown)}
+    assert [rows[i][4] for i in (1, 2, 3, 4)] == ["vinsha", "vinsha", "zakariya", "zakariya"]
+    assert rows[3][5] == rows[4][5] == "subordinate · zakariya"
+    items = data(demo, "view", "--as", "vinsha")
+    assert {i["via"] for i in items} == {None, "zakariya@demo.example"}
+    piped = run_cli("--db", str(demo), "view", "--as", "vinsha")
+    assert "\tsubordinate\tzakariya@demo.example\n" in piped.stdout
+
+
+def test_logins_of_several_domains_are_shown_whole(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    org = Org(store)
+    demo_like(org)
+    org.user(VINSHA, "vinsha@demo.example", [SALESMAN], name="Vinsha")
+    org.user(ZAKARIYA, "zakariya@partner.example", [SALESMAN], name="Zakariya")
+    catch_up(store)
+    store.close()
+    shown = table(store.path, 200, "view", "--as", "vinsha")
+    assert "logins @" not in shown
+    assert "subordinate · zakariya@partner.example" in shown
+    assert "vinsha@demo.example" in [r[5] for r in rows_of(shown)]
 
 
 def test_the_readme_shows_the_real_80_column_table(tmp_path: Path) -> None:
