@@ -119,7 +119,8 @@ class PastOrgs:
     with one seek per event type): a run of opportunity events between two org events
     asks about one org, so a filter asking at each of them builds it once. The views of
     that org alone (`OrgViews`) are kept with it. The newest `keep` orgs are kept; `close`
-    releases their views.
+    releases their views (an in-memory database each). For one caller at a time: the
+    questions take turns on those views.
     """
 
     def __init__(self, log: EventLog, *, keep: int = 2) -> None:
