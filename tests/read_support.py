@@ -84,6 +84,21 @@ def new_store(tmp_path: Path, name: str = "cqrs.db") -> Store:
 
 
 # The demo organisation of docs/demo.md, rebuilt by hand: 7 users, 23 opportunities.
+# The pinned keys of a `view` row, in order (`view --format json`, the API's items).
+VIEW_KEYS = [
+    "id",
+    "name",
+    "status",
+    "stage",
+    "expected_revenue",
+    "probability",
+    "salesperson",
+    "manager",
+    "account",
+    "reason",
+    "via",
+]
+
 SUPERADMIN, VINSHA, ZAKARIYA, MITCHELL, MARC, LISA, JOEL = 2, 6, 7, 8, 9, 10, 11
 STAGE_NEW, STAGE_QUALIFIED, STAGE_PROPOSITION, STAGE_WON = 1, 2, 3, 4
 

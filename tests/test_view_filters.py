@@ -19,6 +19,7 @@ from tests.read_support import (
     MARC,
     MITCHELL,
     SUPERADMIN,
+    VIEW_KEYS,
     VINSHA,
     ZAKARIYA,
     Org,
@@ -180,19 +181,7 @@ def test_view_json_carries_via_and_the_options_filter(org: Org) -> None:
         ("subordinate", "zakariya"),
         ("subordinate", "zakariya"),
     ]
-    assert list(items[0]) == [
-        "id",
-        "name",
-        "status",
-        "stage",
-        "expected_revenue",
-        "probability",
-        "salesperson",
-        "manager",
-        "account",
-        "reason",
-        "via",
-    ]
+    assert list(items[0]) == VIEW_KEYS
     top = view("--as", "admin", "--sort", "revenue:desc", "--limit", "2", "--offset", "1")
     assert [i["id"] for i in top] == [22, 21]
     searched = view("--as", "admin", "--search", "account 2", "--team", "partners")
