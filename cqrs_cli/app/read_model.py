@@ -438,6 +438,8 @@ class ReadModel:
         """The head of the log, where each view stands, the last sync run, the locks held
         on the file and what is amiss in it. Cheap: no replay, no integrity check."""
         from cqrs_cli.app.answers.file import HeldLock, LastSync, Status, ViewState
+        from cqrs_cli.app.sync_loop import LOCK as SYNC_LOOP_LOCK
+        from cqrs_cli.bus.webhooks.run import LOCK as WEBHOOKS_LOCK
         from cqrs_cli.projections.runner import REBUILD_LOCK, orphan_tables
         from cqrs_cli.store.health import cut_log
         from cqrs_cli.store.locks import holder
@@ -448,7 +450,12 @@ class ReadModel:
             run = last_run(conn)
             orphans = orphan_tables(self.store)
             problems = cut_log(conn)
-        held = holder(self.store.path, REBUILD_LOCK)
+        # Who works on the file now: a rebuild, a `sync --every` loop, a webhook delivery.
+        held = [
+            HeldLock(name, h.pid, h.host, h.command, h.since, h.detail.get("scratch"))
+            for name in (REBUILD_LOCK, SYNC_LOOP_LOCK, WEBHOOKS_LOCK)
+            if (h := holder(self.store.path, name)) is not None
+        ]
         return Status(
             head,
             tuple(ViewState(v.name, v.version, v.position, v.lag, v.state, v.error) for v in views),
@@ -466,18 +473,7 @@ class ReadModel:
                 run.head_position,
             ),
             tuple(orphans),
-            ()
-            if held is None
-            else (
-                HeldLock(
-                    REBUILD_LOCK,
-                    held.pid,
-                    held.host,
-                    held.command,
-                    held.since,
-                    held.detail.get("scratch"),
-                ),
-            ),
+            tuple(held),
             tuple(problems),
         )
 
