@@ -181,8 +181,7 @@ def run(
         user, items = found.user, list(found.items)
     # Only the box table shortens logins: its title says the domain they share.
     domain = _shared_domain(items) if fmt == "table" else None
-    title = f"What {user.login} can see ({len(items)})"
+    title = as_of_title(model, f"What {user.login} can see ({len(items)})")
     if domain is not None:
         title += f"; logins @{domain}"
-    title = as_of_title(model, title)
     output.emit_rows([_table_row(i, domain) for i in items], _table_columns(), fmt, title=title)
