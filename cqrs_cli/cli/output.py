@@ -331,7 +331,9 @@ def _numeric(rows: Sequence[dict[str, Any]], column: str) -> bool:
 
 def _shown(value: Any) -> str:
     """A cell of a table for people: amounts with thousands separators and two decimals;
-    whole numbers (ids, positions, counts) as they are."""
+    whole numbers (ids, positions, counts) as they are; yes and no for true and false."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:,.2f}"
     return _cell(value)
