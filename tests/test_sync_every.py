@@ -262,7 +262,7 @@ def test_one_loop_per_file_and_a_plain_sync_still_runs(fake: FakeOdoo, tmp_path:
 @pytest.mark.parametrize(
     ("every", "message"),
     [
-        ("5", "Error: --every: not a duration: '5' (a number and a unit s, m, h or d: "),
+        ("5", "Error: --every: not a duration: '5' (a number and a unit s, m, h, d or w: "),
         ("1x", "Error: --every: not a duration: '1x'"),
         ("0s", "Error: --every: '0s' is out of range (more than 0, at most a year)"),
         ("400d", "Error: --every: '400d' is out of range"),
