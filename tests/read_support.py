@@ -84,6 +84,21 @@ def new_store(tmp_path: Path, name: str = "cqrs.db") -> Store:
 
 
 # The demo organisation of docs/demo.md, rebuilt by hand: 7 users, 23 opportunities.
+# The pinned keys of a `view` row, in order (`view --format json`, the API's items).
+VIEW_KEYS = [
+    "id",
+    "name",
+    "status",
+    "stage",
+    "expected_revenue",
+    "probability",
+    "salesperson",
+    "manager",
+    "account",
+    "reason",
+    "via",
+]
+
 SUPERADMIN, VINSHA, ZAKARIYA, MITCHELL, MARC, LISA, JOEL = 2, 6, 7, 8, 9, 10, 11
 STAGE_NEW, STAGE_QUALIFIED, STAGE_PROPOSITION, STAGE_WON = 1, 2, 3, 4
 
@@ -171,3 +186,44 @@ def profiles(store: Store) -> list[dict[str, Any]]:
     """The items of `cqrs users --format json`."""
     found: list[dict[str, Any]] = as_json(answers(store).profiles().items)
     return found
+
+
+def apply_change(org: Org, kind: str, target: Any, value: Any) -> None:
+    """One change of the property tests' random sequences (kind, target id, value); a
+    change to an opportunity or account that does not exist (yet, or any more) is none."""
+    known = (LEADS, target) in org.known
+    if kind == "owner" and known:
+        org.put(LEADS, id=target, user_id=value)
+    elif kind == "parent":
+        org.put(EMPLOYEES, id=target, parent_id=value)
+    elif kind == "user":
+        org.put(USERS, id=target, **value)
+    elif kind == "archive":
+        org.put(EMPLOYEES, id=target, active=value)
+    elif kind == "relink":
+        org.put(EMPLOYEES, id=target, user_id=value)
+    elif kind == "delete" and known:
+        org.delete(LEADS, target)
+    elif kind == "create":
+        org.opp(target, **value)  # a new one, or an update of one created earlier
+    elif kind == "stage":
+        org.put(STAGES, id=target, name=value[0], is_won=value[1])
+    elif kind == "opp_active" and known:
+        org.put(LEADS, id=target, active=value)
+    elif kind == "opp_stage" and known:
+        org.put(LEADS, id=target, stage_id=value)
+    elif kind == "opp_company" and known:
+        org.put(LEADS, id=target, company_id=value)
+    elif kind == "new_user":
+        org.user(target, f"user{target}", **value)
+        org.employee(120, target, 100)
+    elif kind == "opp_account" and known:
+        org.put(LEADS, id=target, partner_id=value)
+    elif kind == "account":
+        org.put(ACCOUNTS, id=target, name=value)  # a rename, or back after a deletion
+    elif kind == "account_delete" and (ACCOUNTS, target) in org.known:
+        org.delete(ACCOUNTS, target)
+    elif kind == "team":
+        org.put(TEAMS, id=target, name=value)
+    elif kind == "member":
+        org.put(MEMBERS, id=target, active=value)

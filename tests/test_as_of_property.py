@@ -29,13 +29,11 @@ from cqrs_cli.store.envelope import EventMetadata, NewEvent
 from cqrs_cli.store.files import Store
 from tests.read_support import (
     ACCOUNTS,
-    EMPLOYEES,
-    LEADS,
     MEMBERS,
     STAGES,
     TEAMS,
-    USERS,
     Org,
+    apply_change,
     new_store,
 )
 from tests.test_visibility_property import COMPANIES, WON_STAGE, orgs, user_st
@@ -74,45 +72,6 @@ more_changes = st.lists(
     ),
     max_size=6,
 )
-
-
-def apply(org: Org, kind: str, target: Any, value: Any) -> None:
-    known = (LEADS, target) in org.known
-    if kind == "owner" and known:
-        org.put(LEADS, id=target, user_id=value)
-    elif kind == "parent":
-        org.put(EMPLOYEES, id=target, parent_id=value)
-    elif kind == "user":
-        org.put(USERS, id=target, **value)
-    elif kind == "archive":
-        org.put(EMPLOYEES, id=target, active=value)
-    elif kind == "relink":
-        org.put(EMPLOYEES, id=target, user_id=value)
-    elif kind == "delete" and known:
-        org.delete(LEADS, target)
-    elif kind == "create":
-        org.opp(target, **value)  # a new one, or an update of one created earlier
-    elif kind == "stage":
-        org.put(STAGES, id=target, name=value[0], is_won=value[1])
-    elif kind == "opp_active" and known:
-        org.put(LEADS, id=target, active=value)
-    elif kind == "opp_stage" and known:
-        org.put(LEADS, id=target, stage_id=value)
-    elif kind == "opp_company" and known:
-        org.put(LEADS, id=target, company_id=value)
-    elif kind == "new_user":
-        org.user(target, f"user{target}", **value)
-        org.employee(120, target, 100)
-    elif kind == "opp_account" and known:
-        org.put(LEADS, id=target, partner_id=value)
-    elif kind == "account":
-        org.put(ACCOUNTS, id=target, name=value)  # a rename, or back after a deletion
-    elif kind == "account_delete" and (ACCOUNTS, target) in org.known:
-        org.delete(ACCOUNTS, target)
-    elif kind == "team":
-        org.put(TEAMS, id=target, name=value)
-    elif kind == "member":
-        org.put(MEMBERS, id=target, active=value)
 
 
 def prefix(source: Store, position: int, folder: Path) -> Store:
@@ -279,7 +238,7 @@ def test_as_of_is_the_rebuilt_prefix(
                 org.opp(oid, partner_id=oid % 5 or None, team_id=1, **o)
             steps = data.draw(st.permutations([*spec["changes"], *extra]))
             for kind, target, value in steps:
-                apply(org, kind, target, value)
+                apply_change(org, kind, target, value)
                 if data.draw(st.booleans()):
                     catch_up(org.store)  # a sync's catch-up, at irregular points
             catch_up(org.store)

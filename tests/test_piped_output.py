@@ -21,22 +21,9 @@ from typer.testing import CliRunner
 from cqrs_cli.cli.app import app
 from cqrs_cli.projections.runner import catch_up
 from tests.conftest import REPO, run_cli
-from tests.read_support import LEADS, VINSHA, Org, demo_like, new_store
+from tests.read_support import LEADS, VIEW_KEYS, VINSHA, Org, demo_like, new_store
 
 HOSTILE = "tab\there\nnew line \\ back\x1b[31m red \x9b end\r"
-VIEW_COLUMNS = [
-    "id",
-    "name",
-    "status",
-    "stage",
-    "expected_revenue",
-    "probability",
-    "salesperson",
-    "manager",
-    "account",
-    "reason",
-    "via",
-]
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +65,11 @@ def as_json(db: Path, *args: str) -> Any:
 
 def test_view_in_a_pipe_is_tsv_with_every_field_whole(db: Path) -> None:
     rows = tsv(piped(db, "view", "--as", "vinsha"))
-    assert rows[0] == VIEW_COLUMNS
+    assert rows[0] == VIEW_KEYS
     items = as_json(db, "view", "--as", "vinsha")
     assert len(rows) == len(items) + 1
     for row, item in zip(rows[1:], items, strict=True):
-        assert len(row) == len(VIEW_COLUMNS)
+        assert len(row) == len(VIEW_KEYS)
         assert int(row[0]) == item["id"]
         assert unescape(row[1]) == item["name"]
         assert float(row[4]) == item["expected_revenue"]  # not 1,000,000.00: data
@@ -94,7 +81,7 @@ def test_control_characters_are_escaped_and_cells_stay_on_their_line(db: Path) -
     text = piped(db, "view", "--as", "vinsha", "--search", "back")
     assert "\x1b" not in text and "\x9b" not in text and "\r" not in text
     header, row = tsv(text)
-    assert header == VIEW_COLUMNS
+    assert header == VIEW_KEYS
     assert row[1] == "tab\\there\\nnew line \\\\ back\\x1b[31m red \\x9b end\\r"
     assert unescape(row[1]) == HOSTILE
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.read_support import VINSHA, ZAKARIYA, Org, demo_like, new_store
+from tests.read_support import VIEW_KEYS, VINSHA, ZAKARIYA, Org, demo_like, new_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,19 +47,7 @@ def test_view_json_shape(db: Path) -> None:
     items = as_json(db, "view", "--as", "vinsha")
     assert len(items) == 4
     for item in items:
-        assert set(item) == {
-            "id",
-            "name",
-            "status",
-            "stage",
-            "expected_revenue",
-            "probability",
-            "salesperson",
-            "manager",
-            "account",
-            "reason",
-            "via",
-        }
+        assert set(item) == set(VIEW_KEYS)
         assert set(item["salesperson"]) == {"id", "login", "name"}
         assert item["status"] in ("open", "won", "lost")
     won = as_json(db, "view", "--as", "vinsha", "--status", "won")

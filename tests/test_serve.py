@@ -315,6 +315,7 @@ def test_the_pages_sign_in_with_a_token_into_an_httponly_cookie(
         assert signed.status_code == 303
         cookie = signed.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert "Secure" not in cookie  # plain HTTP: a Secure cookie would never come back
         home = browser.get("/")
         assert "Vinsha Rao" in home.text and '<span id="total">4</span>' in home.text
         assert "<script" not in home.text and "<svg" in home.text
@@ -324,6 +325,27 @@ def test_the_pages_sign_in_with_a_token_into_an_httponly_cookie(
         assert "Zakariya Haddad" in browser.get("/hierarchy").text
         browser.post("/sign-out")
         assert 'name="token"' in browser.get("/").text
+
+
+def test_behind_a_local_tls_proxy_the_cookie_is_secure(
+    tokens: dict[str, str], server: Server
+) -> None:
+    """A reverse proxy on this host that ends TLS says so (X-Forwarded-Proto); the cookie
+    is then Secure, and the address a failed sign-in counts against is the client's."""
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    with httpx.Client(base_url=server.url, timeout=30, headers=proxied) as browser:
+        signed = browser.post("/sign-in", data={"token": tokens["vinsha@demo.example"]})
+        assert signed.status_code == 303
+        assert "Secure" in signed.headers["set-cookie"]
+    for n in range(5):  # one client behind the proxy guesses...
+        with httpx.Client(base_url=server.url, timeout=30, headers=proxied) as guesser:
+            assert guesser.post("/sign-in", data={"token": f"guess-{n}"}).status_code == 401
+    with httpx.Client(base_url=server.url, timeout=30, headers=proxied) as guesser:
+        assert guesser.post("/sign-in", data={"token": "guess"}).status_code == 429
+    other = {**proxied, "X-Forwarded-For": "198.51.100.9"}  # ...another is not held back
+    with httpx.Client(base_url=server.url, timeout=30, headers=other) as browser:
+        signed = browser.post("/sign-in", data={"token": tokens["vinsha@demo.example"]})
+        assert signed.status_code == 303
 
 
 def test_hostile_names_are_shown_not_obeyed(

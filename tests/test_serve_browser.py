@@ -135,3 +135,24 @@ def test_zakariya_sees_two_and_an_opportunitys_page(
         "5-dashboard-zakariya-phone.png",
         "6-opportunity.png",
     ]
+
+
+def test_the_api_docs_work_with_no_internet(
+    served: tuple[Server, dict[str, str]], browser: Browser, tmp_path: Path
+) -> None:
+    """/docs is Swagger UI served by cqrs itself: every request the page makes goes to
+    the server, and its Content-Security-Policy lets the UI run (no violation)."""
+    server, _ = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    requested: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    page.screenshot(path=tmp_path / "docs.png", full_page=True)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v2/opportunities" in [p.strip() for p in paths]
+    assert requested and all(url.startswith(server.url) for url in requested), requested
+    assert errors == []

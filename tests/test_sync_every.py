@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -242,8 +243,16 @@ def test_one_loop_per_file_and_a_plain_sync_still_runs(fake: FakeOdoo, tmp_path:
     assert "--password ***" in message and PASSWORD not in message
     plain = cqrs(db, "sync", *odoo_args(fake))  # waits its turn, as ever
     assert plain.returncode == 0, plain.stderr
+    # status names the running loop (a note on stderr; JSON: its pid and since).
+    status = cqrs(db, "status")
+    assert status.returncode == 0, status.stderr
+    assert f"Note: pid {first.proc.pid} (cqrs --db {db} sync --url " in status.stderr
+    assert "holds the sync-loop lock" in status.stderr and PASSWORD not in status.stderr
+    locks = json.loads(cqrs(db, "status", "--format", "json").stdout)["locks"]
+    assert [(lock["name"], lock["pid"]) for lock in locks] == [("sync-loop", first.proc.pid)]
     code, lines = first.finish()
     assert code == 0, lines
+    assert json.loads(cqrs(db, "status", "--format", "json").stdout)["locks"] == []
     # Once the loop is gone, another may start.
     again = Loop(db, *odoo_args(fake), "--every", "1s")
     again.next_line(is_run)
@@ -253,7 +262,7 @@ def test_one_loop_per_file_and_a_plain_sync_still_runs(fake: FakeOdoo, tmp_path:
 @pytest.mark.parametrize(
     ("every", "message"),
     [
-        ("5", "Error: --every: not a duration: '5' (a number and a unit s, m, h or d: "),
+        ("5", "Error: --every: not a duration: '5' (a number and a unit s, m, h, d or w: "),
         ("1x", "Error: --every: not a duration: '1x'"),
         ("0s", "Error: --every: '0s' is out of range (more than 0, at most a year)"),
         ("400d", "Error: --every: '400d' is out of range"),

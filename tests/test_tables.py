@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from cqrs_cli.cli.app import app
+from cqrs_cli.cli.output import shared_domain
 from cqrs_cli.projections.runner import catch_up
 from tests.conftest import REPO, run_cli
 from tests.demo_file import synced_copy
@@ -158,7 +159,7 @@ def test_users_at_80_columns(db: Path, columns: int) -> None:
     fits(shown, columns)
     for user in data(db, "users"):
         row = next(r for r in cells(shown) if r[0] == str(user["id"]))
-        assert user["access"] in row and str(user["active"]) in row
+        assert user["access"] in row and ("yes" if user["active"] else "no") in row
 
 
 @pytest.mark.parametrize("columns", [80, 120])
@@ -215,6 +216,31 @@ def test_logins_of_one_domain_are_shortened_in_the_table_only(tmp_path: Path) ->
     assert {i["via"] for i in items} == {None, "zakariya@demo.example"}
     piped = run_cli("--db", str(demo), "view", "--as", "vinsha")
     assert "\tsubordinate\tzakariya@demo.example\n" in piped.stdout
+
+
+def test_users_table_shortens_logins_of_one_domain(tmp_path: Path) -> None:
+    demo = synced_copy(tmp_path)
+    shown = table(demo, 80, "users")
+    assert "users; logins @demo.example" in shown
+    rows = {int(r[0]): r for r in rows_of(shown)}
+    people = data(demo, "users")
+    assert {rows[p["id"]][1] for p in people} == {p["login"].split("@")[0] for p in people}
+    assert all("@" not in " ".join(row) for row in rows.values())
+
+
+@pytest.mark.parametrize(
+    ("logins", "domain"),
+    [
+        (["a@x.example", "b@X.Example", None], "x.example"),
+        (["a@x.example", "b@y.example"], None),
+        (["a@x.example", "admin"], None),  # a login with no domain: shown whole
+        (["a@x.example", "@x.example"], None),  # nothing would be left of one
+        (["a@b@x.example", "c@x.example"], "x.example"),
+        ([None], None),
+    ],
+)
+def test_which_logins_share_a_domain(logins: list[str | None], domain: str | None) -> None:
+    assert shared_domain(logins) == domain
 
 
 def test_logins_of_several_domains_are_shown_whole(tmp_path: Path) -> None:

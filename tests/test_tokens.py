@@ -120,6 +120,7 @@ def test_durations() -> None:
     assert parse_duration("12h") == timedelta(hours=12)
     assert parse_duration("2W") == timedelta(weeks=2)
     assert parse_duration("never") is None
-    for bad in ("0d", "-1d", "30", "d", "1.5d", "30 days"):
+    assert parse_duration("1.5d") == timedelta(hours=36)  # as --every and --as-of read it
+    for bad in ("0d", "-1d", "30", "d", "30 days", "11000d"):
         with pytest.raises(CqrsError):
             parse_duration(bad)

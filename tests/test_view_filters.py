@@ -16,9 +16,14 @@ from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.projections.runner import catch_up
 from tests.conftest import run_cli
 from tests.read_support import (
+    ALL_LEADS,
+    LEADS,
+    LISA,
     MARC,
     MITCHELL,
+    SALESMAN,
     SUPERADMIN,
+    VIEW_KEYS,
     VINSHA,
     ZAKARIYA,
     Org,
@@ -97,6 +102,34 @@ def test_a_page_and_the_total_before_it(org: Org) -> None:
     assert past_the_end.items == () and past_the_end.total == 23
     with model.stream_opportunities(SUPERADMIN, OpportunityFilter(offset=20)) as found:
         assert [i.id for i in found.items] == [21, 22, 23]
+
+
+def test_a_pages_total_is_what_the_whole_answer_holds_for_every_kind_of_user(
+    org: Org,
+) -> None:
+    """A page with no filter counts the visible set alone, without the join to
+    opportunity_view: both views must keep the same opportunities, whoever asks, after
+    one is deleted, one turns back into a lead and one is in another company."""
+    org.user(20, "alice", [SALESMAN, ALL_LEADS], name="Alice All")
+    org.user(21, "nobody", [], name="No Groups")
+    org.opp(30, MARC, company_id=2, partner_id=1, team_id=2)
+    org.opp(31, None, partner_id=2)
+    org.delete(LEADS, 5)
+    org.opp(6, LISA, type="lead")
+    catch_up(org.store)
+    model = ReadModel(org.store)
+    access = {p.id: p.access for p in model.profiles().items}
+    kinds = [access[u] for u in (SUPERADMIN, 20, VINSHA, 21)]
+    assert kinds == ["administrator", "all_documents", "own_documents", "none"]
+    for who in (SUPERADMIN, 20, VINSHA, MITCHELL, MARC, 21):
+        whole = model.opportunities(who).items
+        assert 5 not in ids(whole) and 6 not in ids(whole)
+        for sort, expected in (("id", whole), ("id:desc", whole[::-1])):
+            page = model.opportunities(who, OpportunityFilter(sort=sort, limit=3, offset=1))
+            assert page.items == expected[1:4]
+            assert page.total == len(whole), (who, sort)
+    assert len(model.opportunities(21).items) == 0
+    assert model.opportunities(SUPERADMIN, OpportunityFilter(limit=1)).total == 23 - 2 + 1
 
 
 def test_search_is_in_the_name_or_the_account_in_any_case(org: Org) -> None:
@@ -180,19 +213,7 @@ def test_view_json_carries_via_and_the_options_filter(org: Org) -> None:
         ("subordinate", "zakariya"),
         ("subordinate", "zakariya"),
     ]
-    assert list(items[0]) == [
-        "id",
-        "name",
-        "status",
-        "stage",
-        "expected_revenue",
-        "probability",
-        "salesperson",
-        "manager",
-        "account",
-        "reason",
-        "via",
-    ]
+    assert list(items[0]) == VIEW_KEYS
     top = view("--as", "admin", "--sort", "revenue:desc", "--limit", "2", "--offset", "1")
     assert [i["id"] for i in top] == [22, 21]
     searched = view("--as", "admin", "--search", "account 2", "--team", "partners")

@@ -25,6 +25,7 @@ from tests.read_support import (
     SYSTEM,
     USERS,
     Org,
+    apply_change,
     can_see,
     metrics_of,
     new_store,
@@ -224,18 +225,7 @@ def test_visible_sets_match_the_reference(spec: dict[str, Any]) -> None:
                 org.opp(oid, **o)
             check(org)
             for kind, target, value in spec["changes"]:
-                if kind == "owner" and (LEADS, target) in org.known:
-                    org.put(LEADS, id=target, user_id=value)
-                elif kind == "parent":
-                    org.put(EMPLOYEES, id=target, parent_id=value)
-                elif kind == "user":
-                    org.put(USERS, id=target, **value)
-                elif kind == "archive":
-                    org.put(EMPLOYEES, id=target, active=value)
-                elif kind == "relink":
-                    org.put(EMPLOYEES, id=target, user_id=value)
-                elif kind == "delete" and (LEADS, target) in org.known:
-                    org.delete(LEADS, target)
+                apply_change(org, kind, target, value)
                 if len(org.known) % 2:  # catch up at irregular points, not only at the end
                     catch_up(org.store)
             check(org)

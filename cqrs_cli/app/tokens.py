@@ -6,20 +6,19 @@ by `create_token` and nowhere else: the file keeps only its hash (`store/tokens.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cqrs_cli.app.answers.users import UserRef, Who
 from cqrs_cli.app.read_model import ReadModel
+from cqrs_cli.domain.durations import EXAMPLES, seconds_in
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.store import tokens
 from cqrs_cli.store.files import open_store
 
 MAX_LABEL = 100
-_DURATION = re.compile(r"([1-9][0-9]{0,4})([hdw])")
-_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+LONGEST_EXPIRY = timedelta(days=3653)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +43,17 @@ class NewToken:
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """`30d`, `12h`, `2w` as a timedelta; `never` as None."""
+    """`30d`, `12h`, `2w` (domain/durations.py, at most ten years) as a timedelta;
+    `never` as None."""
     if text.strip().lower() == "never":
         return None
-    found = _DURATION.fullmatch(text.strip().lower())
-    if not found:
+    seconds = seconds_in(text)
+    if seconds is None or not 0 < seconds <= LONGEST_EXPIRY.total_seconds():
         raise CqrsError(
-            f"--expires takes a number of hours, days or weeks (12h, 30d, 2w) or never, "
-            f"got {text!r}",
+            f"--expires takes a duration of at most ten years ({EXAMPLES}) or never, got {text!r}",
             exit_code=EXIT_USAGE,
         )
-    return int(found.group(1)) * _UNIT[found.group(2)]
+    return timedelta(seconds=seconds)
 
 
 def iso(moment: datetime) -> str:

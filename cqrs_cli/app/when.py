@@ -10,17 +10,14 @@ record changed in Odoo): a position P gives exactly the views rebuilt from event
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cqrs_cli.app.answers.past import Moment
+from cqrs_cli.domain.durations import seconds_in
 from cqrs_cli.domain.errors import EXIT_USAGE, CqrsError
 from cqrs_cli.domain.numbers import whole_number
 from cqrs_cli.store.log import EventLog
-
-_RELATIVE = re.compile(r"(\d{1,9})\s*([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True)
@@ -54,11 +51,10 @@ def parse_when(
                 exit_code=EXIT_USAGE,
             )
         return position
-    relative = _RELATIVE.fullmatch(raw.lower())
-    if relative:
-        amount, unit = int(relative.group(1)), _UNITS[relative.group(2)]
+    seconds = seconds_in(raw)
+    if seconds is not None:
         try:
-            return (now or datetime.now(UTC)) - timedelta(**{unit: amount})
+            return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
         except OverflowError:
             raise CqrsError(f"{option} {text!r} is too far back", exit_code=EXIT_USAGE) from None
     try:

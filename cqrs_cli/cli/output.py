@@ -329,9 +329,34 @@ def _numeric(rows: Sequence[dict[str, Any]], column: str) -> bool:
     )
 
 
+def shared_domain(logins: Iterable[str | None]) -> str | None:
+    """The domain every one of these logins ends with (`demo.example`), if they all share
+    one: a table then shows `zakariya` and says the domain once in its title, which keeps
+    a login from breaking over two lines. Logins are unique, so within one domain their
+    first parts are too."""
+    domains = set()
+    for login in logins:
+        if login is None:
+            continue
+        local, at, domain = login.rpartition("@")
+        if not at or not local:
+            return None
+        domains.add(domain.casefold())
+        if len(domains) > 1:
+            return None
+    return next(iter(domains), None)
+
+
+def short_login(login: str | None, domain: str | None) -> str | None:
+    """`login` without the `@domain` that `shared_domain` found (as it is without one)."""
+    return login if login is None or domain is None else login.rpartition("@")[0]
+
+
 def _shown(value: Any) -> str:
     """A cell of a table for people: amounts with thousands separators and two decimals;
-    whole numbers (ids, positions, counts) as they are."""
+    whole numbers (ids, positions, counts) as they are; yes and no for true and false."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:,.2f}"
     return _cell(value)

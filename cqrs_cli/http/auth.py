@@ -17,6 +17,7 @@ from fastapi import HTTPException, Request
 from cqrs_cli.app.answers.users import UserRef
 from cqrs_cli.app.read_model import ReadModel
 from cqrs_cli.app.tokens import now_iso
+from cqrs_cli.http.limits import SignInLimit
 from cqrs_cli.http.readers import Readers
 
 TOKEN_COOKIE = "cqrs_token"
@@ -68,6 +69,7 @@ class Serving:
     readers: Readers
     odoo: OdooSignIn | None = None
     sessions: Sessions = field(default_factory=Sessions)
+    limit: SignInLimit = field(default_factory=SignInLimit)
 
 
 def serving(request: Request) -> Serving:

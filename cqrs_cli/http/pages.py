@@ -7,6 +7,7 @@ SameSite=Strict cookie; every page then asks the read model as that user, like t
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -51,6 +52,7 @@ def _shown(value: Any) -> str:
 LIST_LIMIT = 200  # rows a page lists; the API pages through the rest
 MAX_FORM = 8192
 FAILED = "Sign-in failed."
+TOO_MANY = "Too many failed sign-ins: try again in {} s."
 
 
 @dataclass(frozen=True)
@@ -195,21 +197,33 @@ def _odoo_user(state: Serving, login: str, password: str) -> UserRef | None:
 async def sign_in(request: Request) -> Response:
     form = await _form(request)
     state = serving(request)
+    client = request.client.host if request.client else ""
     token = form.get("token", "").strip()
+    odoo = not token and state.odoo is not None and bool(form.get("login"))
+    wait = state.limit.wait(client, odoo=odoo)
+    if wait > 0:
+        log.warning("sign-in refused: too many failures (%s)", "Odoo" if odoo else client)
+        seconds = math.ceil(wait)
+        page = _page(request, "sign_in.html", None, code=429, error=TOO_MANY.format(seconds))
+        page.headers["Retry-After"] = str(seconds)
+        return page
     if token:
         user = await run_in_threadpool(_token_user, state, token)
         if user is not None:
+            state.limit.succeeded(client, odoo=False)
             response = RedirectResponse("/", status_code=303)
             _cookie(request, response, TOKEN_COOKIE, token)
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-    elif state.odoo is not None and form.get("login") and form.get("password"):
+    elif odoo and form.get("password"):
         user = await run_in_threadpool(_odoo_user, state, form["login"], form["password"])
         if user is not None:
+            state.limit.succeeded(client, odoo=True)
             response = RedirectResponse("/", status_code=303)
             _cookie(request, response, SESSION_COOKIE, state.sessions.start(user.id))
             response.delete_cookie(TOKEN_COOKIE, path="/")
             return response
+    state.limit.failed(client, odoo=odoo and bool(form.get("password")))
     return _page(request, "sign_in.html", None, code=401, error=FAILED)
 
 

@@ -30,10 +30,11 @@ _VIA_SQL = (
 
 
 def visible_sql(
-    conn: sqlite3.Connection, user_id: int, *, suffix: str = ""
+    conn: sqlite3.Connection, user_id: int, *, suffix: str = "", count: bool = False
 ) -> tuple[str, dict[str, Any]]:
     """A query giving (opportunity_id, reason, via, partner_id) of what `user_id` sees,
-    ordered by opportunity_id, and its parameters.
+    ordered by opportunity_id, and its parameters. With `count`, a query giving how many
+    rows that is, which computes no reason or via per row.
 
     Salespeople's rows are stored; administrators and all-documents users are answered
     from the opportunity table. An unknown user sees nothing.
@@ -45,12 +46,15 @@ def visible_sql(
     access = row[0] if row else NO_ACCESS
     params: dict[str, Any] = {"u": user_id, "companies": row[1] if row else "[]"}
     if access == OWN_DOCUMENTS:
-        return (
-            "SELECT r.opportunity_id AS opportunity_id, r.reason AS reason, r.via AS via,"
-            f" r.partner_id AS partner_id FROM user_access_rows{suffix} r"
-            " WHERE r.user_id = :u",
-            params,
+        columns = (
+            "count(*)"
+            if count
+            else "r.opportunity_id AS opportunity_id, r.reason AS reason, r.via AS via,"
+            " r.partner_id AS partner_id"
         )
+        return f"SELECT {columns} FROM user_access_rows{suffix} r WHERE r.user_id = :u", params
+    if access in (ADMINISTRATOR, ALL_DOCUMENTS) and count:
+        return f"SELECT count(*) FROM uam_opportunities{suffix} o WHERE {_USER_COMPANY_SQL}", params
     if access in (ADMINISTRATOR, ALL_DOCUMENTS):
         params["fallback"] = access
         reason = (
@@ -65,6 +69,8 @@ def visible_sql(
             f" WHERE {_USER_COMPANY_SQL} ORDER BY o.id",
             params,
         )
+    if count:
+        return "SELECT 0", params
     return (
         "SELECT NULL AS opportunity_id, NULL AS reason, NULL AS via, NULL AS partner_id WHERE 0",
         params,

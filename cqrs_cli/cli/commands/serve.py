@@ -108,7 +108,11 @@ def run(
         log_level="warning" if state(ctx).quiet else "info",
         access_log=access_log and not state(ctx).quiet,
         server_header=False,
-        proxy_headers=False,
+        # A reverse proxy on this host (the TLS in front, docs/serve.md) gives the client's
+        # address and scheme: failed sign-ins count per client, and the cookie is Secure
+        # over HTTPS. Only from 127.0.0.1: nobody else can claim to be a proxy.
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -17,7 +17,8 @@ def run(
     fmt: Format = None,
 ) -> None:
     """Head position, each projection's checkpoint, lag, state and error, the last sync run,
-    and warnings: a log cut short, scratch tables a killed rebuild left, a rebuild running."""
+    warnings (a log cut short, scratch tables a killed rebuild left) and who works on the
+    file now: a rebuild, a `sync --every` loop, a webhook delivery."""
     from cqrs_cli.cli.output import check_format, emit_rows, plain
     from cqrs_cli.cli.terminal import say
 

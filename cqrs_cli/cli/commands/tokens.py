@@ -37,7 +37,9 @@ def create(
     as_user: Annotated[str, typer.Option("--as", help=AS_HELP)],
     expires: Annotated[
         str,
-        typer.Option("--expires", help="Valid for this long: 12h, 30d, 2w, or never."),
+        typer.Option(
+            "--expires", help="Valid for this long (12h, 30d, 2w; at most ten years) or never."
+        ),
     ] = "90d",
     name: Annotated[
         str | None, typer.Option("--name", help="A label to tell tokens apart by.")

@@ -25,7 +25,7 @@ def run(
 ) -> None:
     """List users with their manager, subordinates and teams."""
     from cqrs_cli.app.read_model import org_chart
-    from cqrs_cli.cli.output import check_format, emit_rows
+    from cqrs_cli.cli.output import check_format, emit_rows, shared_domain, short_login
 
     fmt = check_format(fmt)
     with read_model(ctx, as_of=as_of) as model:
@@ -41,11 +41,13 @@ def run(
             # one row per person, in the chart's order, with their depth and manager.
             emit_rows(_tree_rows(chart), TREE_COLUMNS, fmt, json_value=chart.roots)
         return
-    login = {p.id: p.login for p in found.items}
+    # Only the box table shortens logins: its title says the domain they share.
+    domain = shared_domain(p.login for p in found.items) if fmt == "table" else None
+    login = {p.id: short_login(p.login, domain) for p in found.items}
     rows = [
         {
             "id": p.id,
-            "login": p.login,
+            "login": login[p.id],
             "name": p.name,
             "active": p.active,
             "access": p.access,
@@ -55,7 +57,8 @@ def run(
         }
         for p in found.items
     ]
-    emit_rows(rows, _columns(), fmt, title=as_of_title(model, "users"), json_value=found.items)
+    title = as_of_title(model, "users") + ("" if domain is None else f"; logins @{domain}")
+    emit_rows(rows, _columns(), fmt, title=title, json_value=found.items)
 
 
 TREE_COLUMNS = ["depth", "id", "login", "name", "access", "active", "manager"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -48,44 +48,26 @@ def _table_columns() -> list[Col]:
     ]
 
 
-def _shared_domain(items: Sequence[Opportunity]) -> str | None:
-    """The domain every login in these rows ends with (`@demo.example`), if they all
-    share one: the table then shows `zakariya` and says the domain once in its title,
-    which keeps a row to one line at 80 columns. Logins are unique, so within one
-    domain their first parts are too."""
-    logins = {
-        login
-        for item in items
-        for login in (
-            item.salesperson.login if item.salesperson else None,
-            item.manager.login if item.manager else None,
-            item.via,
-        )
-        if login is not None
-    }
-    domains = {login.rpartition("@")[2].casefold() for login in logins if "@" in login}
-    if len(domains) != 1 or not all("@" in login for login in logins):
-        return None
-    return next(iter(domains))
-
-
-def _short(login: str | None, domain: str | None) -> str | None:
-    if login is None or domain is None:
-        return login
-    return login.rpartition("@")[0]
+def _logins(items: Sequence[Opportunity]) -> Iterator[str | None]:
+    for item in items:
+        yield item.salesperson.login if item.salesperson else None
+        yield item.manager.login if item.manager else None
+        yield item.via
 
 
 def _table_row(item: Opportunity, domain: str | None) -> dict[str, Any]:
+    from cqrs_cli.cli.output import short_login
+
     row = _flat(item)
     for key in ("salesperson", "manager"):
-        row[key] = _short(row[key], domain)
+        row[key] = short_login(row[key], domain)
     # The status where the stage does not say it ("Qualified · lost"), and via whom in
     # the reason ("subordinate · zakariya").
     stage = row["stage"]
     if stage is None or (item.status != "open" and item.status != stage.casefold()):
         row["stage"] = item.status if stage is None else f"{stage} · {item.status}"
     if item.via is not None:
-        row["reason"] = f"{item.reason} · {_short(item.via, domain)}"
+        row["reason"] = f"{item.reason} · {short_login(item.via, domain)}"
     return row
 
 
@@ -180,9 +162,8 @@ def run(
             return
         user, items = found.user, list(found.items)
     # Only the box table shortens logins: its title says the domain they share.
-    domain = _shared_domain(items) if fmt == "table" else None
-    title = f"What {user.login} can see ({len(items)})"
+    domain = output.shared_domain(_logins(items)) if fmt == "table" else None
+    title = as_of_title(model, f"What {user.login} can see ({len(items)})")
     if domain is not None:
         title += f"; logins @{domain}"
-    title = as_of_title(model, title)
     output.emit_rows([_table_row(i, domain) for i in items], _table_columns(), fmt, title=title)
