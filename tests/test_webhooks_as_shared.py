@@ -34,9 +34,10 @@ from tests.read_support import (
     TEAMS,
     USERS,
     Org,
+    apply_change,
     new_store,
 )
-from tests.test_as_of_property import ACCOUNT_IDS, apply, more_changes
+from tests.test_as_of_property import ACCOUNT_IDS, more_changes
 from tests.test_visibility_property import WON_STAGE, orgs
 
 NOBODY, NO_OPPORTUNITY = 999, 777
@@ -223,5 +224,5 @@ def test_shared_answers_equal_fresh_ones_on_random_logs(
         for oid, o in spec["opps"].items():
             org.opp(oid, partner_id=oid % 5 or None, team_id=1, **o)
         for kind, target, value in data.draw(st.permutations([*spec["changes"], *extra])):
-            apply(org, kind, target, value)
+            apply_change(org, kind, target, value)
         check_every_position(store, each_opportunity=False)
