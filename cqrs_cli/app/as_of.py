@@ -49,7 +49,7 @@ from cqrs_cli.store.log import EventLog
 if TYPE_CHECKING:
     from cqrs_cli.app.answers.metrics import Metrics
     from cqrs_cli.app.answers.people import OrgChart, Profiles
-    from cqrs_cli.projections.past import PastOrg, PastViews
+    from cqrs_cli.projections.past import PastOrg, PastOrgs, PastViews
 
 # What the past is read from, besides the log: checked (and caught up) as any view is.
 PAST_VIEWS = ("opportunity_versions",)
@@ -75,14 +75,27 @@ class PastModel(ReadModel):
     """The questions as of `at`; the current answers when it is the head.
 
     What a question needs is built once (the org at that position, a user's views) and
-    kept until `close`. Closing it closes `live` too when `owns_live`.
+    kept until `close`. Closing it closes `live` too when `owns_live`. The org comes from
+    `orgs` when given, shared with the questions asked at other positions (a filter of
+    events asks at each one), else from a cache of its own.
     """
 
-    def __init__(self, live: ReadModel, at: AsOf, *, owns_live: bool = False) -> None:
+    def __init__(
+        self,
+        live: ReadModel,
+        at: AsOf,
+        *,
+        owns_live: bool = False,
+        orgs: PastOrgs | None = None,
+    ) -> None:
+        from cqrs_cli.projections.past import PastOrgs
+
         super().__init__(live.store, behind=live.behind)
         self.live = live
         self.at = at
         self.owns_live = owns_live
+        self._own_orgs = orgs is None
+        self.orgs = PastOrgs(live.store.log, keep=1) if orgs is None else orgs
         self._org: PastOrg | None = None
         self._profiles_copy: _Copy | None = None
         self._copies: dict[int, _Copy] = {}
@@ -102,6 +115,8 @@ class PastModel(ReadModel):
                 copy.close()
         self._copies.clear()
         self._profiles_copy = None
+        if self._own_orgs:
+            self.orgs.close()
         if self.owns_live:
             self.live.close()
 
@@ -177,23 +192,27 @@ class PastModel(ReadModel):
 
     def reasons(self, user_id: int, only: Iterable[int]) -> dict[int, Reason]:
         """Which of the opportunities `only` user `user_id` saw, with the reasons (none
-        for a user not synced then): over the access matrix built from these opportunities
-        alone and the org, whose rows for them are the ones it has with every other
-        opportunity there too. Read with the query `ReadModel.can_see` runs
+        for a user not synced then): over the access matrix of the org with these
+        opportunities alone, whose rows for them are the ones it has with every other
+        opportunity there too. The org's share of the matrix is built once per org
+        (`PastOrgs.views`); the opportunities and their accounts are added to it for the
+        question and taken back. Read with the query `ReadModel.can_see` runs
         (`reads.visible_sql`), without `user_profiles`, which would double the cost and
         only names the user."""
         from cqrs_cli.projections import reads
         from cqrs_cli.projections.opportunity_versions import OpportunityVersions
+        from cqrs_cli.projections.past import question_records
 
         wanted = set(only)
         position = self.moment.position
         with self.live.reading(PAST_VIEWS):
             versions = OpportunityVersions().versions_at(self.store.conn, wanted, position)
             kept = [p for p, _, _, present in versions.values() if present]
-            views = self._build(SEE_VIEWS, kept)
-        with views:
-            sql, params = reads.visible_sql(views.conn, user_id)
-            rows = views.conn.execute(sql, params).fetchall()
+            org = self.org()
+            fed = question_records(self.store.log, org, kept)
+        with self.orgs.views(org, SEE_VIEWS).adding(fed) as conn:
+            sql, params = reads.visible_sql(conn, user_id)
+            rows = conn.execute(sql, params).fetchall()
         return {
             oid: ({"reason": reason, "via": via} if via else {"reason": reason})
             for oid, reason, via, _ in rows
@@ -204,11 +223,9 @@ class PastModel(ReadModel):
 
     def org(self) -> PastOrg:
         """The org at the position: its records and the chart they form."""
-        from cqrs_cli.projections.past import PastOrg
-
         if self._org is None:
             with self.live.reading(PAST_VIEWS):
-                self._org = PastOrg(self.store.log, self.moment.position)
+                self._org = self.orgs.at(self.moment.position)
         return self._org
 
     def _org_model(self) -> ReadModel:
@@ -264,13 +281,21 @@ class _Copy:
         self.close()
 
 
-def past_model(live: ReadModel, when: str | int, *, owns_live: bool = False) -> PastModel:
-    """`live`'s questions as of WHEN (see `ReadModel.as_of`)."""
-    return PastModel(live, at_position(live, when), owns_live=owns_live)
+def past_model(
+    live: ReadModel, when: str | int, *, owns_live: bool = False, orgs: PastOrgs | None = None
+) -> PastModel:
+    """`live`'s questions as of WHEN (see `ReadModel.as_of`); the org from `orgs` when
+    given (see `PastModel`)."""
+    return PastModel(live, at_position(live, when), owns_live=owns_live, orgs=orgs)
 
 
 def visible_at(
-    store: Store, user_id: int, position: int, *, only: Iterable[int] | None = None
+    store: Store,
+    user_id: int,
+    position: int,
+    *,
+    only: Iterable[int] | None = None,
+    orgs: PastOrgs | None = None,
 ) -> dict[int, Reason]:
     """What user `user_id` could see right after `position`: opportunity id -> its
     reason (`{"reason"}`, or `{"reason", "via"}` for a subordinate's). Nothing for 0 or
@@ -285,16 +310,18 @@ def visible_at(
     event of each user, employee, team, member and stage at or before it, found on the
     log's `events_by_type` index), then the views built in memory by the projections'
     code. With `only`, from those opportunities alone (their versions found on
-    `opportunity_versions`' key): about 50 ms on the 1,000-user org of
-    `benchmarks/history.py`, nearly all of it the org. Without it, from every
-    opportunity that can matter to the user, read by position: about 0.3 s for a
-    manager seeing 2,400 of 100,000. `store` may be any open store whose
+    `opportunity_versions`' key), added to the views of the org alone: about 50 ms on
+    the 1,000-user org of `benchmarks/history.py`, nearly all of it the org and its
+    views, which `orgs` (a `PastOrgs`) keeps for the next question: asked again at a
+    position with no org event in between, well under a millisecond. Without `only`,
+    from every opportunity that can matter to the user, read by position: about 0.3 s
+    for a manager seeing 2,400 of 100,000. `store` may be any open store whose
     `opportunity_versions` view has reached `position` (a writer's, after its catch-up);
     before that, `ViewsBehind`.
     """
     if position < 1:
         return {}
-    with past_model(ReadModel(store, behind="answer"), position) as past:
+    with past_model(ReadModel(store, behind="answer"), position, orgs=orgs) as past:
         wanted = min(position, store.log.head())
         if past.moment.position < wanted:
             raise ViewsBehind(

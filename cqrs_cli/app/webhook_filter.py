@@ -10,7 +10,10 @@ An event at position p is sent when USER could see what it is about right before
   is a sales administrator.
 
 The visibility at a position comes from the as-of engine (`app/as_of.py`): the same rules
-as the views, computed on the records that existed then.
+as the views, computed on the records that existed then. The org (and the views of it
+alone) is built once per state of the org and shared by the questions of every position
+until the next org event (`PastOrgs`): most events of a sync are about opportunities, and
+building the org is most of the cost of a question.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from cqrs_cli.app.as_of import past_model, visible_at
+from cqrs_cli.app.as_of import PastModel, past_model, visible_at
 from cqrs_cli.app.read_model import ReadModel, UnknownUser
 from cqrs_cli.bus.webhooks.registry import Webhook
 from cqrs_cli.bus.webhooks.run import EventFilter
 from cqrs_cli.domain import hierarchy
+from cqrs_cli.projections.past import PastOrgs
 from cqrs_cli.store.files import Store
 from cqrs_cli.store.log import RecordedEvent
 
@@ -35,6 +39,7 @@ class Visibility:
 
     def __init__(self, store: Store, user_id: int) -> None:
         self.store, self.user_id = store, user_id
+        self.orgs = PastOrgs(store.log)
         self._answers: OrderedDict[Hashable, bool] = OrderedDict()
 
     def wants(self, event: RecordedEvent) -> bool:
@@ -50,14 +55,16 @@ class Visibility:
     def _sees_opportunity(self, oid: int, position: int) -> bool:
         return self._remembered(
             ("opportunity", oid, position),
-            lambda: oid in visible_at(self.store, self.user_id, position, only=[oid]),
+            lambda: (
+                oid in visible_at(self.store, self.user_id, position, only=[oid], orgs=self.orgs)
+            ),
         )
 
     def _sees_account(self, aid: int, position: int) -> bool:
         def compute() -> bool:
             if position < 1:
                 return False
-            with past_model(ReadModel(self.store, behind="answer"), position) as past:
+            with self._past(position) as past:
                 try:
                     return aid in past.can_see(self.user_id).accounts
                 except UnknownUser:  # not synced yet then
@@ -69,10 +76,13 @@ class Visibility:
         def compute() -> bool:
             if position < 1:
                 return False
-            with past_model(ReadModel(self.store, behind="answer"), position) as past:
+            with self._past(position) as past:
                 return past.org().access(self.user_id) == hierarchy.ADMINISTRATOR
 
         return self._remembered(("administrator", position), compute)
+
+    def _past(self, position: int) -> PastModel:
+        return past_model(ReadModel(self.store, behind="answer"), position, orgs=self.orgs)
 
     def _remembered(self, key: Hashable, compute: Callable[[], bool]) -> bool:
         if key in self._answers:

@@ -21,12 +21,21 @@ The projections run in their rebuild mode (bulk, deferred: everything derived on
 the end), the path a rebuild takes and the tests compare with the incremental one. The
 rows of users other than the one asked about may be incomplete (their opportunities were
 not fed): read only that user's answer from a `PastViews`.
+
+Questions asked at many positions (a webhook's filter asks at each event) share the org:
+the org right after P is the org right after the last org event at or before P, so
+`PastOrgs` builds it once per state of the org, and the views of that org alone once
+(`OrgViews`); a question about a few opportunities adds them to those views as a sync
+adds a batch, and takes them back.
 """
 
 from __future__ import annotations
 
+import copy
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from cqrs_cli.domain import hierarchy
@@ -64,16 +73,32 @@ def _created(event: RecordedEvent) -> RecordedEvent | None:
 
 class PastOrg:
     """The org as it stood right after `position`: records of the small models and the
-    chart they form, computed by the domain rules the views use."""
+    chart they form, computed by the domain rules the views use.
+
+    Read-only once built: `PastOrgs` hands the same records to the questions of every
+    position up to the next org event, and its views are built from `events`.
+    """
 
     def __init__(self, log: EventLog, position: int) -> None:
         self.position = position
-        self.events = [e for e in map(_created, log.latest_of_types(_ORG_TYPES, position)) if e]
+        latest = log.latest_of_types(_ORG_TYPES, position)
+        # The newest org event at or before `position` is the newest of its own stream.
+        self.since = max((e.position for e in latest), default=0)
+        self.events = tuple(e for e in map(_created, latest) if e)
         self.records: dict[str, dict[int, dict[str, Any]]] = {m: {} for m in ORG_MODELS}
         for event in self.events:
             record = event.data["record"]
             self.records[event.stream_type][int(record["id"])] = record
         self.hierarchy = hierarchy.build(self.records["res.users"], self.records["hr.employee"])
+
+    def standing_at(self, position: int) -> PastOrg:
+        """This org as the org right after `position`, a later position with no org event
+        since `since` (the caller checks it): the same records, shared, not copied."""
+        if position < self.since:
+            raise ValueError(f"the org of #{self.since} did not stand at #{position}")
+        moved = copy.copy(self)
+        moved.position = position
+        return moved
 
     def user(self, user_id: int) -> dict[str, Any] | None:
         return self.records["res.users"].get(user_id)
@@ -85,6 +110,57 @@ class PastOrg:
     def team_of(self, user_id: int) -> list[int]:
         """The user and everyone below them."""
         return [user_id, *self.hierarchy.below.get(user_id, [])]
+
+
+class PastOrgs:
+    """The org at any position of `log`, built once per state of the org and shared.
+
+    The org right after P is the org right after the last org event at or before P (found
+    with one seek per event type): a run of opportunity events between two org events
+    asks about one org, so a filter asking at each of them builds it once. The views of
+    that org alone (`OrgViews`) are kept with it. The newest `keep` orgs are kept; `close`
+    releases their views (an in-memory database each). For one caller at a time: the
+    questions take turns on those views.
+    """
+
+    def __init__(self, log: EventLog, *, keep: int = 2) -> None:
+        self.log = log
+        self.keep = keep
+        self._kept: OrderedDict[int, tuple[PastOrg, dict[tuple[str, ...], OrgViews]]] = (
+            OrderedDict()
+        )
+
+    def at(self, position: int) -> PastOrg:
+        """The org right after `position` (in the caller's read transaction)."""
+        org, _ = self._entry(self.log.last_of_types(_ORG_TYPES, position))
+        return org if org.position == position else org.standing_at(position)
+
+    def views(self, org: PastOrg, names: Sequence[str]) -> OrgViews:
+        """The views `names` of `org` alone, built once per org."""
+        _, built = self._entry(org.since)
+        key = tuple(names)
+        if key not in built:
+            built[key] = OrgViews(names, org)
+        return built[key]
+
+    def _entry(self, since: int) -> tuple[PastOrg, dict[tuple[str, ...], OrgViews]]:
+        found = self._kept.get(since)
+        if found is not None:
+            self._kept.move_to_end(since)
+            return found
+        entry: tuple[PastOrg, dict[tuple[str, ...], OrgViews]] = (PastOrg(self.log, since), {})
+        self._kept[since] = entry
+        while len(self._kept) > self.keep:
+            _, (_, dropped) = self._kept.popitem(last=False)
+            for views in dropped.values():
+                views.close()
+        return entry
+
+    def close(self) -> None:
+        for _, built in self._kept.values():
+            for views in built.values():
+                views.close()
+        self._kept.clear()
 
 
 def opportunities_for(
@@ -152,6 +228,13 @@ def records_for(
 ) -> list[RecordedEvent]:
     """The org's events, then the opportunities at these positions and the accounts they
     name as they stood at the org's position, all as `...Created` events."""
+    return [*org.events, *question_records(log, org, opportunity_positions)]
+
+
+def question_records(
+    log: EventLog, org: PastOrg, opportunity_positions: Iterable[int]
+) -> list[RecordedEvent]:
+    """`records_for` without the org's events: the accounts, then the opportunities."""
     opportunities = [e for e in map(_created, log.events_at(opportunity_positions)) if e]
     accounts = {
         e.data["record"].get("partner_id")
@@ -159,10 +242,49 @@ def records_for(
         if e.data["record"].get("partner_id") is not None
     }
     named = [e for e in map(_created, log.latest_in_streams(ACCOUNTS, accounts, org.position)) if e]
-    return [*org.events, *named, *opportunities]
+    return [*named, *opportunities]
 
 
 def org_views(org: PastOrg, names: Sequence[str]) -> PastViews:
     """The views `names` as of the org's position with no opportunity: exact for what
     depends on the org alone (`user_profiles`)."""
     return PastViews(names, org.events)
+
+
+class OrgViews:
+    """The views `names` of an org alone (`org_views`), to which one question adds its
+    records (the opportunities asked about and their accounts) and takes them back.
+
+    The records are fed as a sync feeds a batch to views that already hold the org: fresh
+    projection objects (their state is the tables', as in a process that just opened the
+    file), one batch, `flush` (the incremental path the live views take, which the
+    property tests hold equal to a rebuild), all inside a savepoint rolled back after the
+    question. So the org's share of the views, most of the cost, is built once per org.
+    """
+
+    def __init__(self, names: Sequence[str], org: PastOrg) -> None:
+        self.names = tuple(names)
+        self.views = org_views(org, names)
+
+    @contextmanager
+    def adding(self, events: Sequence[RecordedEvent]) -> Iterator[sqlite3.Connection]:
+        """The views with `events` fed, for reading only, until the block ends."""
+        conn = self.views.conn
+        conn.execute("SAVEPOINT question")
+        try:
+            for name in self.names:
+                projection = make(name)
+                projection.begin(conn)
+                handler_of = projection.handlers().get
+                for event in events:
+                    handler = handler_of(event.type)
+                    if handler is not None:
+                        handler(projection, event)
+                projection.flush(conn)
+            yield conn
+        finally:
+            conn.execute("ROLLBACK TO question")
+            conn.execute("RELEASE question")
+
+    def close(self) -> None:
+        self.views.close()
