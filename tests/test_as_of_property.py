@@ -74,6 +74,24 @@ more_changes = st.lists(
 )
 
 
+def seed(org: Org, spec: dict[str, Any]) -> None:
+    """The first records of a random org (`orgs()`): stages, accounts, users, employees,
+    a team with a member, opportunities."""
+    org.put(STAGES, id=1, name="Open", sequence=1)
+    org.put(STAGES, id=WON_STAGE, name="Won", sequence=2, is_won=True)
+    for aid in ACCOUNT_IDS[:3]:
+        org.put(ACCOUNTS, id=aid, name=f"Account {aid}")
+    for uid, u in spec["users"].items():
+        org.user(uid, f"user{uid}", **u)
+    for eid, e in spec["emps"].items():
+        org.employee(eid, **e)
+    uids = sorted(spec["users"])
+    org.put(TEAMS, id=1, name="Sales", user_id=uids[0])
+    org.put(MEMBERS, id=1, crm_team_id=1, user_id=uids[-1])
+    for oid, o in spec["opps"].items():
+        org.opp(oid, partner_id=oid % 5 or None, team_id=1, **o)
+
+
 def prefix(source: Store, position: int, folder: Path) -> Store:
     """A new file holding only events 1..position of `source`, its views rebuilt."""
     copy = new_store(folder, f"prefix-{position}.db")
@@ -223,19 +241,7 @@ def test_as_of_is_the_rebuilt_prefix(
         org = Org(new_store(folder))
         opened: list[Store] = [org.store]
         try:
-            org.put(STAGES, id=1, name="Open", sequence=1)
-            org.put(STAGES, id=WON_STAGE, name="Won", sequence=2, is_won=True)
-            for aid in ACCOUNT_IDS[:3]:
-                org.put(ACCOUNTS, id=aid, name=f"Account {aid}")
-            for uid, u in spec["users"].items():
-                org.user(uid, f"user{uid}", **u)
-            for eid, e in spec["emps"].items():
-                org.employee(eid, **e)
-            uids = sorted(spec["users"])
-            org.put(TEAMS, id=1, name="Sales", user_id=uids[0])
-            org.put(MEMBERS, id=1, crm_team_id=1, user_id=uids[-1])
-            for oid, o in spec["opps"].items():
-                org.opp(oid, partner_id=oid % 5 or None, team_id=1, **o)
+            seed(org, spec)
             steps = data.draw(st.permutations([*spec["changes"], *extra]))
             for kind, target, value in steps:
                 apply_change(org, kind, target, value)

@@ -37,7 +37,7 @@ from tests.read_support import (
     apply_change,
     new_store,
 )
-from tests.test_as_of_property import ACCOUNT_IDS, more_changes
+from tests.test_as_of_property import more_changes, seed
 from tests.test_visibility_property import WON_STAGE, orgs
 
 NOBODY, NO_OPPORTUNITY = 999, 777
@@ -210,19 +210,7 @@ def test_shared_answers_equal_fresh_ones_on_random_logs(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp, new_store(Path(tmp)) as store:
         org = Org(store)
-        org.put(STAGES, id=1, name="Open", sequence=1)
-        org.put(STAGES, id=WON_STAGE, name="Won", sequence=2, is_won=True)
-        for aid in ACCOUNT_IDS[:3]:
-            org.put(ACCOUNTS, id=aid, name=f"Account {aid}")
-        for uid, u in spec["users"].items():
-            org.user(uid, f"user{uid}", **u)
-        for eid, e in spec["emps"].items():
-            org.employee(eid, **e)
-        uids = sorted(spec["users"])
-        org.put(TEAMS, id=1, name="Sales", user_id=uids[0])
-        org.put(MEMBERS, id=1, crm_team_id=1, user_id=uids[-1])
-        for oid, o in spec["opps"].items():
-            org.opp(oid, partner_id=oid % 5 or None, team_id=1, **o)
+        seed(org, spec)
         for kind, target, value in data.draw(st.permutations([*spec["changes"], *extra])):
             apply_change(org, kind, target, value)
         check_every_position(store, each_opportunity=False)
