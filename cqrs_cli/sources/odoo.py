@@ -118,6 +118,27 @@ _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def logged_in(url: OdooUrl, database: str, user: str, password: str, timeout: float) -> Any:
+    """An odoorpc session of `user` on `database`: SourceAuthError when Odoo refuses the
+    login, SourceError when it cannot be asked. The password is never in an error."""
+    import odoorpc
+
+    errors = (odoorpc.error.Error, *_NETWORK_ERRORS)
+    try:
+        odoo = odoorpc.ODOO(url.host, protocol=url.protocol, port=url.port, timeout=timeout)
+    except errors as exc:
+        raise _describe(exc, f"at {url}") from None
+    try:
+        odoo.login(database, user, password)
+    except odoorpc.error.RPCError as exc:
+        if str(exc) == "Wrong login ID or password":
+            raise SourceAuthError(f"Odoo refused the login for {user} on {database}") from None
+        raise _describe(exc, f"logging in to {database}") from None
+    except errors as exc:
+        raise _describe(exc, f"logging in to {database}") from None
+    return odoo
+
+
 class OdooSource:
     name = "odoo"
     incremental = True
@@ -144,21 +165,7 @@ class OdooSource:
             odoorpc.error.Error,
             *_NETWORK_ERRORS,
         )
-        where = f"at {self.url}"
-        try:
-            self._odoo = odoorpc.ODOO(
-                self.url.host, protocol=self.url.protocol, port=self.url.port, timeout=timeout
-            )
-        except self._rpc_errors as exc:
-            raise _describe(exc, where) from None
-        try:
-            self._odoo.login(database, user, password)
-        except odoorpc.error.RPCError as exc:
-            if str(exc) == "Wrong login ID or password":
-                raise SourceAuthError(f"Odoo refused the login for {user} on {database}") from None
-            raise _describe(exc, f"logging in to {database}") from None
-        except self._rpc_errors as exc:
-            raise _describe(exc, f"logging in to {database}") from None
+        self._odoo = logged_in(self.url, database, user, password, timeout)
         self._models: dict[str, str] = {}
 
     def _call(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -7,29 +7,17 @@ and forgotten: never stored, logged or put in an error.
 
 from __future__ import annotations
 
-from cqrs_cli.sources.base import SourceError
-from cqrs_cli.sources.odoo import _describe, parse_url
+from cqrs_cli.sources.base import SourceAuthError, SourceError
+from cqrs_cli.sources.odoo import logged_in, parse_url
 
 
 def odoo_uid(url: str, database: str, login: str, password: str, timeout: float) -> int | None:
     """The Odoo user id of `login` when Odoo accepts `password` for it, else None.
     `SourceError` when Odoo cannot be asked (down, a bad answer)."""
-    import odoorpc
-
-    where = parse_url(url)
-    errors = (odoorpc.error.Error, OSError, ValueError)
     try:
-        odoo = odoorpc.ODOO(where.host, protocol=where.protocol, port=where.port, timeout=timeout)
-    except errors as exc:
-        raise _describe(exc, f"at {where}") from None
-    try:
-        odoo.login(database, login, password)
-    except odoorpc.error.RPCError as exc:
-        if str(exc) == "Wrong login ID or password":
-            return None
-        raise _describe(exc, f"signing in to {database}") from None
-    except errors as exc:
-        raise _describe(exc, f"signing in to {database}") from None
+        odoo = logged_in(parse_url(url), database, login, password, timeout)
+    except SourceAuthError:
+        return None
     uid = odoo.env.uid
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
