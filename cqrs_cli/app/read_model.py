@@ -450,11 +450,9 @@ class ReadModel:
         """The head of the log, where each view stands, the last sync run, the locks held
         on the file and what is amiss in it. Cheap: no replay, no integrity check."""
         from cqrs_cli.app.answers.file import HeldLock, LastSync, Status, ViewState
-        from cqrs_cli.app.sync_loop import LOCK as SYNC_LOOP_LOCK
-        from cqrs_cli.bus.webhooks.run import LOCK as WEBHOOKS_LOCK
-        from cqrs_cli.projections.runner import REBUILD_LOCK, orphan_tables
+        from cqrs_cli.projections.runner import orphan_tables
         from cqrs_cli.store.health import cut_log
-        from cqrs_cli.store.locks import holder
+        from cqrs_cli.store.locks import FILE_LOCKS, holder
         from cqrs_cli.store.sync_state import last_run
 
         with self._reading(()) as conn:
@@ -465,7 +463,7 @@ class ReadModel:
         # Who works on the file now: a rebuild, a `sync --every` loop, a webhook delivery.
         held = [
             HeldLock(name, h.pid, h.host, h.command, h.since, h.detail.get("scratch"))
-            for name in (REBUILD_LOCK, SYNC_LOOP_LOCK, WEBHOOKS_LOCK)
+            for name in FILE_LOCKS
             if (h := holder(self.store.path, name)) is not None
         ]
         return Status(

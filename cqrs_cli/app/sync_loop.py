@@ -30,10 +30,10 @@ from cqrs_cli.app.sources import SourceChoice
 from cqrs_cli.app.sync import SyncOptions, SyncOutcome, sync
 from cqrs_cli.bus.backoff import Backoff
 from cqrs_cli.sources.base import SourceAuthError, SourceError
-from cqrs_cli.store.locks import hold
+from cqrs_cli.store.locks import SYNC_LOOP, hold
 from cqrs_cli.sync import MassDeletionError, SyncStopped
 
-LOCK = "sync-loop"
+LOCK = SYNC_LOOP
 FIRST_RETRY = 5.0  # seconds: the first wait after a failure, when `every` is longer
 LONGEST_RETRY = 300.0  # seconds: the backoff's cap, when `every` is shorter
 

@@ -28,7 +28,7 @@ from cqrs_cli.projections.registry import make
 from cqrs_cli.store.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cqrs_cli.store.db import roomy_cache
 from cqrs_cli.store.files import Store
-from cqrs_cli.store.locks import hold, holder
+from cqrs_cli.store.locks import REBUILD, hold, holder
 from cqrs_cli.store.log import RecordedEvent
 
 BATCH = 5000
@@ -40,7 +40,7 @@ REBUILD_BATCH = 10_000
 # hold the REBUILD_LOCK on the file, and record their suffix in it, so whoever finds
 # scratch tables can tell the running one's from those a killed run left behind.
 SCRATCH = "__rebuild"
-REBUILD_LOCK = "rebuild"
+REBUILD_LOCK = REBUILD
 
 
 @dataclass

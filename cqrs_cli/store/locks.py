@@ -32,6 +32,12 @@ from cqrs_cli.domain.errors import CqrsError
 POLL = 0.05  # seconds between two tries of a busy lock
 GRACE = 0.5  # how long an acquirer that "does not wait" still retries a busy lock
 SECRET_OPTIONS = ("--password",)
+# The locks a file has, named here so that whoever only asks who holds them (`status`)
+# need not load the code that takes them.
+REBUILD = "rebuild"  # a rebuild or a deep validation (projections/runner.py)
+SYNC_LOOP = "sync-loop"  # a `sync --every` loop (app/sync_loop.py)
+WEBHOOKS = "webhooks"  # a webhook delivery (bus/webhooks/run.py)
+FILE_LOCKS = (REBUILD, SYNC_LOOP, WEBHOOKS)
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from cqrs_cli.bus.webhooks.http import HttpClient
 from cqrs_cli.bus.webhooks.registry import Webhook, Webhooks
 from cqrs_cli.bus.webhooks.subscriber import WebhookSubscriber
 from cqrs_cli.store.files import Store
-from cqrs_cli.store.locks import LockBusy, hold
+from cqrs_cli.store.locks import WEBHOOKS, LockBusy, hold
 from cqrs_cli.store.log import RecordedEvent
 
 DEFAULT_BUDGET = 30.0
-LOCK = "webhooks"
+LOCK = WEBHOOKS
 
 # Which events a webhook made `--as USER` may send, made by the application layer (what a
 # user could see is a question of the views' rules, above this layer).
