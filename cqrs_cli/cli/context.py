@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -56,7 +56,7 @@ def open_for(ctx: typer.Context, *, write: bool = False, create: bool | None = N
 
     st = state(ctx)
     store = open_store(st.db, write=write, create=create)
-    _prepared(ctx, [m.name for m in store.migrated])
+    prepared(ctx, [m.name for m in store.migrated])
     return store
 
 
@@ -67,7 +67,7 @@ def read_model(ctx: typer.Context, *, migrate: bool = True, as_of: str | None = 
     from cqrs_cli.app.read_model import open_read_model
 
     model = open_read_model(state(ctx).db, migrate=migrate)
-    _prepared(ctx, model.migrated)
+    prepared(ctx, model.migrated)
     if as_of is None:
         return model
     try:
@@ -92,9 +92,16 @@ WHEN_HELP = (
 )
 
 
-def _prepared(ctx: typer.Context, names: Sequence[str]) -> None:
+def prepared(ctx: typer.Context, names: Sequence[str]) -> None:
+    """The migrations a command applied to the file, if any."""
     if names:
         info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(names)}")
+
+
+def paused(ctx: typer.Context, views: Mapping[str, str]) -> None:
+    """The views a write paused (a projection failed on an event), each with its error."""
+    for name, error in views.items():
+        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
 
 
 FORMAT_HELP = (

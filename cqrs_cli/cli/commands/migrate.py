@@ -18,6 +18,8 @@ from cqrs_cli.cli.context import (
     emit_summary,
     info,
     open_for,
+    paused,
+    prepared,
     state,
 )
 from cqrs_cli.cli.output import emit_rows
@@ -147,10 +149,8 @@ def legacy(
         info(ctx, f"Backed up {db} to {outcome.backup}")
     else:
         info(ctx, f"No backup: {db} does not exist yet (it is created).")
-    if outcome.migrated:
-        info(ctx, f"Prepared {db}: applied {', '.join(outcome.migrated)}")
-    for name, error in outcome.paused.items():
-        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
+    prepared(ctx, outcome.migrated)
+    paused(ctx, outcome.paused)
     _report(ctx, outcome, fmt)
     for view in outcome.lagging:
         info(ctx, f"Warning: {view} (see `cqrs status`)")

@@ -14,6 +14,8 @@ from cqrs_cli.cli.context import (
     check_summary_format,
     emit_summary,
     info,
+    paused,
+    prepared,
     state,
 )
 from cqrs_cli.cli.source_options import Database, Password, Timeout, Url, User, source_choice
@@ -202,8 +204,7 @@ def _every(
         if verbose:
             report_sync(ctx, outcome, fmt)
             return
-        if outcome.migrated:
-            info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(outcome.migrated)}")
+        prepared(ctx, outcome.migrated)
         if fmt is not None:
             _summary(ctx, outcome.summary, fmt)
 
@@ -257,10 +258,8 @@ def run_line(run: LoopRun, *, verbose: bool = False) -> str:
 def report_sync(ctx: typer.Context, outcome: SyncOutcome, fmt: str | None) -> None:
     """What a sync did, once it committed: the file's migrations, the views it paused, the
     summary and its lines."""
-    if outcome.migrated:
-        info(ctx, f"Prepared {state(ctx).db}: applied {', '.join(outcome.migrated)}")
-    for name, error in outcome.paused.items():
-        info(ctx, f"Warning: projection {name} is paused: {error} (see `cqrs status`)")
+    prepared(ctx, outcome.migrated)
+    paused(ctx, outcome.paused)
     _report(ctx, outcome, fmt)
 
 
