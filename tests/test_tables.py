@@ -236,6 +236,8 @@ def test_users_table_shortens_logins_of_one_domain(tmp_path: Path) -> None:
         (["a@x.example", "admin"], None),  # a login with no domain: shown whole
         (["a@x.example", "@x.example"], None),  # nothing would be left of one
         (["a@b@x.example", "c@x.example"], "x.example"),
+        (["bob@x.example", "bob@X.EXAMPLE"], None),  # both would show as bob
+        (["bob@x.example", "bob@x.example", "ann@x.example"], "x.example"),
         ([None], None),
     ],
 )

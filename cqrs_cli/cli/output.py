@@ -332,15 +332,19 @@ def _numeric(rows: Sequence[dict[str, Any]], column: str) -> bool:
 def shared_domain(logins: Iterable[str | None]) -> str | None:
     """The domain every one of these logins ends with (`demo.example`), if they all share
     one: a table then shows `zakariya` and says the domain once in its title, which keeps
-    a login from breaking over two lines. Logins are unique, so within one domain their
-    first parts are too."""
-    domains = set()
+    a login from breaking over two lines. None as soon as shortening would show two
+    logins alike (`bob@x.example` and `bob@X.EXAMPLE`)."""
+    domains: set[str] = set()
+    seen: set[str] = set()
+    locals_: set[str] = set()
     for login in logins:
-        if login is None:
+        if login is None or login in seen:
             continue
         local, at, domain = login.rpartition("@")
-        if not at or not local:
+        if not at or not local or local in locals_:
             return None
+        seen.add(login)
+        locals_.add(local)
         domains.add(domain.casefold())
         if len(domains) > 1:
             return None
