@@ -44,11 +44,15 @@ def is_admin(found: ReadModel, user: UserRef) -> bool:
     return profile_of(found, user.id).access == ADMINISTRATOR
 
 
-def visible(found: ReadModel, user: UserRef, opportunity_id: int) -> Opportunity | None:
-    """The opportunity when `user` may see it, else None (never saying it exists)."""
-    if not -(2**63) <= opportunity_id < 2**63:  # beyond SQLite's integers: no such id
-        return None
-    return found.opportunity(user.id, opportunity_id)
+def visible(found: ReadModel, user: UserRef, opportunity_id: int) -> Opportunity:
+    """The opportunity when `user` may see it, else 404, the same whether it exists or
+    not (never saying that it does)."""
+    item = None
+    if -(2**63) <= opportunity_id < 2**63:  # beyond SQLite's integers: no such id
+        item = found.opportunity(user.id, opportunity_id)
+    if item is None:
+        raise HTTPException(404, NOT_FOUND_OPPORTUNITY)
+    return item
 
 
 @router.get("/dashboard", response_class=JSONAnswer, summary="Pipeline figures: own and team")
@@ -92,10 +96,7 @@ def opportunities(
 )
 def opportunity(request: Request, opportunity_id: int) -> JSONAnswer:
     user, found = asking(request)
-    item = visible(found, user, opportunity_id)
-    if item is None:
-        raise HTTPException(404, NOT_FOUND_OPPORTUNITY)
-    return JSONAnswer(item)
+    return JSONAnswer(visible(found, user, opportunity_id))
 
 
 @router.get(
@@ -105,8 +106,7 @@ def opportunity(request: Request, opportunity_id: int) -> JSONAnswer:
 )
 def opportunity_history(request: Request, opportunity_id: int) -> JSONAnswer:
     user, found = asking(request)
-    if visible(found, user, opportunity_id) is None:
-        raise HTTPException(404, NOT_FOUND_OPPORTUNITY)
+    visible(found, user, opportunity_id)
     return JSONAnswer(found.history(str(opportunity_id)))
 
 

@@ -145,8 +145,6 @@ def opportunity_page(request: Request, opportunity_id: int) -> Response:
         return RedirectResponse("/", status_code=303)
     user, model = found
     item = visible(model, user, opportunity_id)
-    if item is None:
-        raise HTTPException(404, "no opportunity with this id that you may see")
     history = model.history(str(opportunity_id))
     return _page(request, "opportunity.html", model, user=user, item=item, history=history)
 
